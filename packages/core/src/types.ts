@@ -1,0 +1,203 @@
+import type { ConnectionOptions } from 'node:tls'
+
+/** An AWS identity: the access keys that sign a token. */
+export interface AwsCredentialIdentity {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+  /** When temporary credentials stop working; a token never outlives them. */
+  expiration?: Date
+}
+
+/** Any function that resolves an identity, such as the providers of `@aws-sdk/credential-providers`. */
+export type AwsCredentialProvider = () => Promise<AwsCredentialIdentity>
+
+/**
+ * How the connection is encrypted and verified.
+ * - `verify-full` (default): the certificate chains to a trusted CA and names the token host.
+ * - `verify-ca`: the certificate chains to a trusted CA; the host name is not checked.
+ * - `require`: encrypted but not verified. A man in the middle can collect the token, so this emits a
+ *   `tls-insecure` event.
+ * - `disable`: refused. RDS only accepts IAM authentication over TLS.
+ */
+export type SslMode = 'verify-full' | 'verify-ca' | 'require' | 'disable'
+
+/** TLS options of your own (a `ca`, client certificates) plus an optional `mode`. */
+export interface SslOptions extends ConnectionOptions {
+  mode?: SslMode
+}
+
+/** Tuning of the process-wide token cache. */
+export interface TokenCacheOptions {
+  /**
+   * No caller ever receives a token with less life left than this.
+   * @default 60_000
+   * @example { minRemainingMs: 120_000 }
+   */
+  minRemainingMs?: number
+  /**
+   * A background refresh starts once a cached token has less life left than this, so callers never wait for one.
+   * @default 300_000
+   * @example { refreshAheadMs: 600_000 }
+   */
+  refreshAheadMs?: number
+  /**
+   * The most tokens the process keeps; the least recently used one is dropped beyond it.
+   * @default 100
+   */
+  maxEntries?: number
+}
+
+/** Something that tells the time; tests pass a fake one. */
+export interface Clock {
+  now(): number
+}
+
+/** A console-like logger; each event is logged at a level that fits it. */
+export interface IamLogger {
+  debug?(message: string, event: IamEvent): void
+  info?(message: string, event: IamEvent): void
+  warn?(message: string, event: IamEvent): void
+  error?(message: string, event: IamEvent): void
+}
+
+/** Identifies a cached token without revealing it. */
+export interface TokenKey {
+  tokenHost: string
+  tokenPort: number
+  user: string
+  region: string
+  accessKeyId: string
+}
+
+/** What happened inside the auth layer. Never carries a token or a secret key. */
+export type IamEvent =
+  | { type: 'token-generated'; key: TokenKey; expiresAt: Date; durationMs: number; background: boolean }
+  | { type: 'token-reused'; key: TokenKey; expiresAt: Date }
+  | { type: 'token-refresh-failed'; key: TokenKey; expiresAt: Date; error: RdsIamErrorLike }
+  | { type: 'token-invalidated'; key: TokenKey }
+  | { type: 'auth-retry'; kind: ErrorKind; attempt: number; delayMs: number; hint: string }
+  | { type: 'tls-insecure'; host: string; reason: string }
+
+/** The parts of an error an event carries: enough to act on, nothing secret. */
+export interface RdsIamErrorLike {
+  name: string
+  code: string
+  message: string
+}
+
+/** Why a connection or token attempt failed. */
+export type ErrorKind =
+  | 'token-rejected'
+  | 'tls-required'
+  | 'not-iam-user'
+  | 'throttled'
+  | 'credentials'
+  | 'network'
+  | 'config'
+  | 'unknown'
+
+/** Every `RdsIamError` code: the kinds of failure plus the configuration problems found before connecting. */
+export type RdsIamErrorCode = ErrorKind | 'region-missing' | 'ssl-required'
+
+export interface ErrorClassification {
+  kind: ErrorKind
+  /** Whether `retry()` tries again: once with a new token, or with backoff when throttled. */
+  retryable: boolean
+  /** What the user should check or change. */
+  hint: string
+}
+
+/** Retry tuning for `IamAuth.retry`. */
+export interface RetryOptions {
+  /**
+   * Total time spent backing off from throttling before giving up.
+   * @default 10_000
+   */
+  maxThrottleMs?: number
+  /**
+   * First backoff delay; each next one doubles, with full jitter.
+   * @default 100
+   */
+  baseDelayMs?: number
+}
+
+/** Options of `createIamAuth`. Adapters pass the driver's host, port and user plus the user's `iam` block. */
+export interface IamAuthOptions {
+  /**
+   * The host to dial: the RDS endpoint, or a tunnel or alias when `tokenHost` names the endpoint.
+   * @example 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
+   */
+  host: string
+  /** @default 5432 */
+  port?: number
+  /**
+   * The database user, which must be granted `rds_iam`.
+   * @example 'app_user'
+   */
+  user: string
+  /**
+   * AWS region of the database. Default: inferred from the token host, else `AWS_REGION` /
+   * `AWS_DEFAULT_REGION`, else the profile's region.
+   * @example 'eu-west-1'
+   */
+  region?: string
+  /**
+   * A named profile of the shared AWS config files.
+   * @example 'prod-readonly'
+   */
+  profile?: string
+  /**
+   * Static credentials or a credential provider. Default: the AWS SDK's Node provider chain.
+   * @example fromTemporaryCredentials({ params: { RoleArn } })
+   */
+  credentials?: AwsCredentialIdentity | AwsCredentialProvider
+  /**
+   * The RDS endpoint the token is signed for, when `host` is a tunnel or an alias. TLS is verified against it too.
+   * @example 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
+   */
+  tokenHost?: string
+  /** The RDS endpoint port the token is signed for. @default port */
+  tokenPort?: number
+  /**
+   * TLS policy. Default `verify-full` against the Amazon RDS CAs plus Node's roots.
+   * @example 'verify-ca'
+   * @example { ca: readFileSync('my-ca.pem') }
+   */
+  ssl?: SslMode | boolean | SslOptions
+  /** Token cache tuning. */
+  cache?: TokenCacheOptions
+  /** Retry tuning. */
+  retry?: RetryOptions
+  /** A clock for tests. @default Date */
+  clock?: Clock
+  /**
+   * Receives every event: tokens made, reused, refreshed, invalidated; retries; insecure TLS.
+   * @example onEvent: (e) => metrics.increment(`rds_iam.${e.type}`)
+   */
+  onEvent?: (event: IamEvent) => void
+  /**
+   * A console-like logger.
+   * @example logger: console
+   */
+  logger?: IamLogger
+}
+
+/** The auth layer a driver adapter plugs in. */
+export interface IamAuth {
+  /** A valid token for the next connection: cached, refreshed ahead of expiry, one generation for many callers. */
+  getToken(): Promise<string>
+  /** Drops the cached token, so the next `getToken()` makes a new one. */
+  invalidate(): void
+  /** Resolved TLS options for the driver's `ssl`. */
+  readonly ssl: ConnectionOptions
+  /** Runs `connect`, retrying once with a new token when rejected and backing off when throttled. */
+  retry<T>(connect: () => Promise<T>): Promise<T>
+  readonly host: string
+  readonly port: number
+  readonly user: string
+  /** Undefined until the first token when the region comes from the profile's config. */
+  readonly region: string | undefined
+  readonly tokenHost: string
+  readonly tokenPort: number
+}
