@@ -100,6 +100,16 @@ export type ErrorKind =
 /** Every `RdsIamError` code: the kinds of failure plus the configuration problems found before connecting. */
 export type RdsIamErrorCode = ErrorKind | 'region-missing' | 'ssl-required'
 
+/** What `classifyError` may name in its hint to make it concrete; every field is optional. */
+export interface ErrorContext {
+  host?: string
+  port?: number
+  user?: string
+  region?: string
+  tokenHost?: string
+  profile?: string
+}
+
 export interface ErrorClassification {
   kind: ErrorKind
   /** Whether `retry()` tries again: once with a new token, or with backoff when throttled. */

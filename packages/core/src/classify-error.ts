@@ -1,0 +1,216 @@
+import { isRdsIamError } from './errors'
+import type { ErrorClassification, ErrorContext, ErrorKind } from './types'
+
+interface ErrorFacts {
+  name: string
+  code: string
+  message: string
+}
+
+type Predicate = (facts: ErrorFacts) => boolean
+
+interface Rule {
+  matches: Predicate
+  kind: ErrorKind
+  hint: (context: ErrorContext) => string
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])
+const CERTIFICATE_CODES = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+])
+const MAX_CAUSE_DEPTH = 3
+const IS_ERROR_KIND: Record<ErrorKind, true> = {
+  'token-rejected': true,
+  'tls-required': true,
+  'not-iam-user': true,
+  throttled: true,
+  credentials: true,
+  network: true,
+  config: true,
+  unknown: true,
+}
+
+// RDS answers every bad token (expired, wrong signature, user, region, host or policy) with this 28000.
+const isPamAuthFailure: Predicate = (f) => f.code === '28000' && /PAM authentication failed/i.test(f.message)
+
+// RDS Proxy reports a rejected token as 28P01 naming the IAM role, unlike a Postgres password failure.
+const isProxyTokenRejection: Predicate = (f) =>
+  f.code === '28P01' && /IAM authentication failed for the role/i.test(f.message)
+
+// 28000 also covers pg_hba.conf rejections; IAM users are only allowed in on encrypted connections.
+const isUnencryptedRejection: Predicate = (f) =>
+  f.code === '28000' && /pg_hba\.conf/i.test(f.message) && /SSL off|no encryption/i.test(f.message)
+
+// RDS Proxy refuses IAM on plain connections with these messages and no SQLSTATE of note.
+const isProxyTlsRequired: Predicate = (f) =>
+  /IAM is allowed only with SSL connections|RDS Proxy requires TLS connections/i.test(f.message)
+
+// A user without rds_iam is asked for its real password, so the token fails as a password.
+const isNonIamPasswordFailure: Predicate = (f) =>
+  f.code === '28P01' && /password authentication failed/i.test(f.message)
+
+// RDS Proxy throttles concurrent IAM authentications with this message.
+const isProxyThrottled: Predicate = (f) => /too many competing requests/i.test(f.message)
+
+// An overloaded server gives up on authentication with 57014 while it is still checking the token.
+const isAuthTimeout: Predicate = (f) =>
+  f.code === '57014' && /canceling authentication due to timeout/i.test(f.message)
+
+// RDS drops new connections it cannot authenticate in time: node-postgres and postgres.js report it like this.
+const isDroppedDuringAuth: Predicate = (f) =>
+  /Connection terminated unexpectedly/i.test(f.message) ||
+  f.code === 'CONNECTION_CLOSED' ||
+  f.code === 'CONNECTION_ENDED' ||
+  f.code === 'ECONNRESET'
+
+// The SSO provider says so when the cached `aws sso login` session has run out.
+const isExpiredSsoSession: Predicate = (f) =>
+  /SSO session .*(expired|invalid)|sso.*token.*expired/i.test(f.message)
+
+// The ini and SSO providers name a profile they cannot find.
+const isUnknownProfile: Predicate = (f) =>
+  /profile \S+ (could not be found|not found)|Could not resolve credentials using profile/i.test(f.message)
+
+// STS and the services name credentials past their expiration this way.
+const isExpiredCredentials: Predicate = (f) =>
+  /^ExpiredToken(Exception)?$/.test(f.name) || /^ExpiredToken(Exception)?$/.test(f.code)
+
+// The provider chain and every provider fail with these names when they have nothing to offer.
+const isMissingCredentials: Predicate = (f) =>
+  f.name === 'CredentialsProviderError' ||
+  f.name === 'TokenProviderError' ||
+  /Could not load credentials from any providers/i.test(f.message)
+
+// Node's TLS layer names the certificate check that failed.
+const isCertificateFailure: Predicate = (f) => CERTIFICATE_CODES.has(f.code)
+
+// The host could not be reached at all, before any TLS or authentication.
+const isNetworkFailure: Predicate = (f) => NETWORK_CODES.has(f.code)
+
+const tokenRejectedHint = (c: ErrorContext): string =>
+  `Check that the database user is granted rds_iam (GRANT rds_iam TO "${c.user ?? '<user>'}"), that the IAM identity may rds-db:connect on arn:aws:rds-db:${c.region ?? '<region>'}:<account>:dbuser:<DbiResourceId or cluster-resource-id>/${c.user ?? '<user>'}, that the region and token host (${c.tokenHost ?? 'tokenHost'}) match the RDS endpoint when dialing a tunnel or alias, and that the system clock is right.`
+
+const tlsRequiredHint = (): string =>
+  'RDS accepts IAM tokens only over TLS: give the driver the ssl options of IamAuth.ssl, never ssl: false, and make sure a tunnel forwards TLS to the server.'
+
+const profileName = (c: ErrorContext): string => c.profile ?? '<profile>'
+
+// The provider chain reports an unknown profile as "no credentials", so the hint names the profile when known.
+export function missingCredentialsHint(c: ErrorContext): string {
+  if (c.profile !== undefined) {
+    return `Profile "${c.profile}" gave no credentials: check that it exists in ~/.aws/config or ~/.aws/credentials with keys, a role, SSO or a credential_process; for SSO run \`aws sso login --profile ${c.profile}\`.`
+  }
+  return 'No AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile (the `profile` option or AWS_PROFILE; `aws sso login --profile <name>` for SSO), run where a role is attached, or pass `credentials`.'
+}
+
+const RULES: readonly Rule[] = [
+  { matches: isPamAuthFailure, kind: 'token-rejected', hint: tokenRejectedHint },
+  { matches: isProxyTokenRejection, kind: 'token-rejected', hint: tokenRejectedHint },
+  { matches: isUnencryptedRejection, kind: 'tls-required', hint: tlsRequiredHint },
+  { matches: isProxyTlsRequired, kind: 'tls-required', hint: tlsRequiredHint },
+  {
+    matches: isNonIamPasswordFailure,
+    kind: 'not-iam-user',
+    hint: (c) =>
+      `The database user is not an IAM user, so the server asked for its password: as an admin run GRANT rds_iam TO "${c.user ?? '<user>'}", or connect as a user that has it.`,
+  },
+  ...[isProxyThrottled, isAuthTimeout, isDroppedDuringAuth].map(
+    (matches): Rule => ({
+      matches,
+      kind: 'throttled',
+      hint: () =>
+        'RDS limits new IAM connections (about 200 a second per instance) and drops or delays the rest: reuse connections through a pool and open fewer at once.',
+    }),
+  ),
+  {
+    matches: isExpiredSsoSession,
+    kind: 'credentials',
+    hint: (c) => `The AWS SSO session expired: run \`aws sso login --profile ${profileName(c)}\`.`,
+  },
+  {
+    matches: isUnknownProfile,
+    kind: 'credentials',
+    hint: (c) =>
+      `Profile "${profileName(c)}" is not in ~/.aws/config or ~/.aws/credentials: check the \`profile\` option and AWS_PROFILE, or run \`aws configure --profile ${profileName(c)}\`.`,
+  },
+  {
+    matches: isExpiredCredentials,
+    kind: 'credentials',
+    hint: (c) =>
+      `The AWS credentials expired: refresh them (\`aws sso login --profile ${profileName(c)}\`, new environment variables, or a new session from your credential process).`,
+  },
+  { matches: isMissingCredentials, kind: 'credentials', hint: (c) => missingCredentialsHint(c) },
+  {
+    matches: isCertificateFailure,
+    kind: 'config',
+    hint: (c) =>
+      `The server certificate did not verify: when dialing a tunnel or alias set \`tokenHost\` to the RDS endpoint the certificate names (now ${c.tokenHost ?? 'the dialed host'}), and make sure \`ssl.ca\` holds the CA that issued it (the default is the Amazon RDS CAs plus Node's roots).`,
+  },
+  {
+    matches: isNetworkFailure,
+    kind: 'network',
+    hint: (c) =>
+      `Could not reach ${c.host ?? 'the database'}${c.port ? `:${c.port}` : ''}: check the host name, port, security groups, routing and any tunnel.`,
+  },
+]
+
+const UNKNOWN: ErrorClassification = {
+  kind: 'unknown',
+  retryable: false,
+  hint: 'This is not an IAM authentication failure; see the original error.',
+}
+
+/**
+ * Says why a connect or token attempt failed, whether `retry()` tries again, and how to fix it. It reads the
+ * SQLSTATE and the message (28000 alone is not a token failure), and assumes the error comes from connecting.
+ * @example
+ * const { kind, retryable, hint } = classifyError(error, { user: 'app', region: 'eu-west-1' })
+ */
+export function classifyError(error: unknown, context: ErrorContext = {}): ErrorClassification {
+  let current = error
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Object; depth++) {
+    // Core has already decided about its own errors, including whether they were retried.
+    if (isRdsIamError(current))
+      return { kind: kindOfCode(current.code), retryable: false, hint: current.hint }
+    const facts = factsOf(current)
+    const rule = RULES.find((candidate) => candidate.matches(facts))
+    if (rule) return { kind: rule.kind, retryable: isRetryable(rule.kind), hint: rule.hint(context) }
+    // Drivers and SDKs sometimes wrap the error that says what happened.
+    current = (current as { cause?: unknown }).cause
+  }
+  return UNKNOWN
+}
+
+function isRetryable(kind: ErrorKind): boolean {
+  return kind === 'token-rejected' || kind === 'throttled'
+}
+
+// The codes that are not kinds (region-missing, ssl-required) are configuration problems.
+function kindOfCode(code: string): ErrorKind {
+  return Object.hasOwn(IS_ERROR_KIND, code) ? (code as ErrorKind) : 'config'
+}
+
+function factsOf(error: object): ErrorFacts {
+  const { name, code, message } = error as Partial<Record<keyof ErrorFacts, unknown>>
+  return {
+    name: typeof name === 'string' ? name : '',
+    code: typeof code === 'string' ? code : '',
+    message: typeof message === 'string' ? message : '',
+  }
+}

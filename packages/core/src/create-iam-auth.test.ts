@@ -1,0 +1,266 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createIamAuth } from './create-iam-auth'
+import {
+  collectEvents,
+  createCountingProvider,
+  createFakeClock,
+  driverError,
+  eventsOfType,
+  FAKE_IDENTITY,
+  RDS_HOST,
+} from './test-helpers'
+import { resetTokenCacheForTesting } from './token-cache'
+import type { IamAuthOptions, IamLogger } from './types'
+
+const MINUTE = 60_000
+
+function authWith(options: Partial<IamAuthOptions> = {}) {
+  const { events, onEvent } = collectEvents()
+  const clock = createFakeClock()
+  const provider = createCountingProvider()
+  const auth = createIamAuth({
+    host: RDS_HOST,
+    user: 'app_user',
+    credentials: provider,
+    clock,
+    onEvent,
+    ...options,
+  })
+  return { auth, events, clock, provider, generations: () => eventsOfType(events, 'token-generated').length }
+}
+
+beforeEach(() => resetTokenCacheForTesting())
+
+describe('createIamAuth', () => {
+  it('exposes the resolved connection settings', () => {
+    const { auth } = authWith()
+    expect(auth).toMatchObject({
+      host: RDS_HOST,
+      port: 5432,
+      user: 'app_user',
+      region: 'us-east-1',
+      tokenHost: RDS_HOST,
+      tokenPort: 5432,
+    })
+    const tunnel = authWith({ host: '127.0.0.1', port: 15432, tokenHost: RDS_HOST, tokenPort: 5432 }).auth
+    expect(tunnel).toMatchObject({
+      host: '127.0.0.1',
+      port: 15432,
+      tokenHost: RDS_HOST,
+      tokenPort: 5432,
+      region: 'us-east-1',
+    })
+    expect(tunnel.ssl).toMatchObject({ servername: RDS_HOST, rejectUnauthorized: true })
+  })
+
+  it('signs for the token host and port, not the dialed tunnel', async () => {
+    const { auth } = authWith({ host: 'localhost', port: 15432, tokenHost: RDS_HOST, tokenPort: 5432 })
+    const token = new URL(`https://${await auth.getToken()}`)
+    expect(token.host).toBe(`${RDS_HOST}:5432`)
+    expect(token.searchParams.get('DBUser')).toBe('app_user')
+    expect(token.searchParams.get('X-Amz-Credential')).toContain('/us-east-1/rds-db/')
+  })
+
+  it('makes one token and resolves credentials once for 100 concurrent cold calls', async () => {
+    const { auth, provider, generations } = authWith()
+    const tokens = await Promise.all(Array.from({ length: 100 }, () => auth.getToken()))
+    expect(new Set(tokens).size).toBe(1)
+    expect(generations()).toBe(1)
+    expect(provider.calls).toBe(1)
+  })
+
+  it('shares tokens with every IamAuth of the same endpoint, user, region and access key', async () => {
+    const first = authWith()
+    const second = authWith()
+    const token = await first.auth.getToken()
+    await expect(second.auth.getToken()).resolves.toBe(token)
+    expect(second.generations()).toBe(0)
+    const otherUser = authWith({ user: 'reporting' })
+    await otherUser.auth.getToken()
+    expect(otherUser.generations()).toBe(1)
+  })
+
+  it('reads time from the clock option and refreshes ahead of expiry in the background', async () => {
+    const { auth, clock, events } = authWith()
+    await auth.getToken()
+    expect(eventsOfType(events, 'token-generated')[0]?.expiresAt).toEqual(new Date(clock.now() + 15 * MINUTE))
+    clock.advance(11 * MINUTE)
+    await auth.getToken()
+    await vi.waitFor(() =>
+      expect(eventsOfType(events, 'token-generated').map((e) => e.background)).toEqual([false, true]),
+    )
+  })
+
+  it('signs with new credentials once the old ones near expiry', async () => {
+    const clock = createFakeClock()
+    const provider = createCountingProvider((call) => ({
+      ...FAKE_IDENTITY,
+      accessKeyId: `ASIAROTATION${call}`,
+      sessionToken: `session-${call}`,
+      expiration: new Date(clock.now() + 20 * MINUTE),
+    }))
+    const { auth, events } = authWith({ credentials: provider, clock })
+    await auth.getToken()
+    clock.advance(16 * MINUTE)
+    const token = await auth.getToken()
+    expect(token).toContain('ASIAROTATION2')
+    expect(eventsOfType(events, 'token-generated').map((e) => e.key.accessKeyId)).toEqual([
+      'ASIAROTATION1',
+      'ASIAROTATION2',
+    ])
+  })
+
+  it('invalidate() drops the token so the next call makes a new one', async () => {
+    const { auth, events, generations } = authWith()
+    auth.invalidate()
+    expect(events).toEqual([])
+    await auth.getToken()
+    auth.invalidate()
+    await auth.getToken()
+    expect(generations()).toBe(2)
+    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(1)
+  })
+
+  it('retries a rejected connect with a freshly generated token', async () => {
+    const { auth, events, generations } = authWith()
+    await auth.getToken()
+    let attempts = 0
+    const result = await auth.retry(async () => {
+      await auth.getToken()
+      if (attempts++ === 0) throw driverError('28000', 'PAM authentication failed for user "app_user"')
+      return 'connected'
+    })
+    expect(result).toBe('connected')
+    expect(generations()).toBe(2)
+    expect(eventsOfType(events, 'auth-retry')).toHaveLength(1)
+  })
+
+  it('names user, host and region in the final error', async () => {
+    const { auth } = authWith()
+    const error = await auth
+      .retry(() => Promise.reject(driverError('28P01', 'password authentication failed for user "app_user"')))
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      code: 'not-iam-user',
+      hint: expect.stringContaining('GRANT rds_iam TO "app_user"'),
+    })
+    expect((error as Error).message).toContain(`"app_user" to ${RDS_HOST}:5432`)
+  })
+
+  it('keeps working when an event handler throws', async () => {
+    const { auth } = authWith({
+      onEvent: () => {
+        throw new Error('metrics down')
+      },
+    })
+    await expect(auth.getToken()).resolves.toContain('X-Amz-Signature=')
+  })
+
+  it('refuses to turn TLS off, and warns through the logger when verification is skipped', () => {
+    expect(() => authWith({ ssl: false })).toThrow(expect.objectContaining({ code: 'ssl-required' }))
+    const warn = vi.fn<NonNullable<IamLogger['warn']>>()
+    authWith({ ssl: 'require', logger: { warn } })
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('not verified'),
+      expect.objectContaining({ type: 'tls-insecure' }),
+    )
+  })
+
+  it('fails fast on bad options', () => {
+    expect(() => createIamAuth({ host: 'postgres://db', user: 'u' })).toThrow(
+      expect.objectContaining({ code: 'config' }),
+    )
+  })
+})
+
+describe('createIamAuth region from the profile', () => {
+  let dir: string
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rds-iam-auth-'))
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) vi.stubEnv(name, undefined)
+    vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'))
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'))
+  })
+
+  afterEach(() => {
+    vi.unstubAllEnvs()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('is read at the first token, not at creation', async () => {
+    const { auth } = authWith({ host: 'db.internal.example', profile: 'analytics' })
+    expect(auth.region).toBeUndefined()
+    writeFileSync(join(dir, 'config'), '[profile analytics]\nregion = eu-north-1\n')
+    const token = await auth.getToken()
+    expect(auth.region).toBe('eu-north-1')
+    expect(token).toContain('%2Feu-north-1%2Frds-db%2F')
+  })
+
+  it('fails the token with region-missing when there is none', async () => {
+    const { auth, provider } = authWith({ host: 'db.internal.example' })
+    await expect(auth.getToken()).rejects.toMatchObject({ code: 'region-missing' })
+    expect(provider.calls).toBe(0)
+  })
+})
+
+describe('createIamAuth secrets', () => {
+  const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+  const sessionToken = 'IQoJb3JpZ2luX2VjSESSIONTOKENEXAMPLE'
+
+  it('never shows a token, signature, session token or secret key in inspect, JSON, events, logs or errors', async () => {
+    const { events, onEvent } = collectEvents()
+    const lines: string[] = []
+    const record = (message: string, event: unknown) => lines.push(message, JSON.stringify(event))
+    const logger = { debug: record, info: record, warn: record, error: record }
+    const credentials = { ...FAKE_IDENTITY, secretAccessKey: secret, sessionToken }
+    const auth = createIamAuth({
+      host: RDS_HOST,
+      user: 'app_user',
+      credentials,
+      onEvent,
+      logger,
+      ssl: 'require',
+    })
+    const token = await auth.getToken()
+    await auth.getToken()
+    const signature = new URL(`https://${token}`).searchParams.get('X-Amz-Signature') ?? 'missing'
+    auth.invalidate()
+    const echoed = await auth
+      .retry(() =>
+        Promise.reject(driverError('28P01', `password authentication failed, password was ${token}`)),
+      )
+      .catch((e: unknown) => e)
+    const badCredentials = (() => {
+      try {
+        createIamAuth({ host: RDS_HOST, user: 'u', credentials: { secretAccessKey: secret } as never })
+      } catch (error) {
+        return error
+      }
+    })()
+
+    const outputs = [
+      inspect(auth, { depth: 10, showHidden: true }),
+      JSON.stringify(auth),
+      String(Object.keys(auth)),
+      JSON.stringify(events),
+      inspect(events, { depth: 10 }),
+      ...lines,
+      (echoed as Error).message,
+      (echoed as Error).stack ?? '',
+      JSON.stringify(echoed),
+      inspect(echoed, { depth: 10 }),
+      inspect(badCredentials, { depth: 10 }),
+      JSON.stringify(badCredentials),
+    ]
+    expect(lines.length).toBeGreaterThan(5)
+    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(1)
+    for (const output of outputs) {
+      for (const leak of [token, signature, secret, sessionToken]) expect(output).not.toContain(leak)
+    }
+  })
+})

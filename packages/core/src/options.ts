@@ -1,0 +1,162 @@
+import { isIP } from 'node:net'
+import { configError } from './errors'
+import { TOKEN_LIFETIME_MS } from './token-signer'
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialProvider,
+  Clock,
+  IamAuthOptions,
+  RetryOptions,
+  TokenCacheOptions,
+} from './types'
+
+export interface ResolvedOptions {
+  host: string
+  port: number
+  user: string
+  tokenHost: string
+  tokenPort: number
+  region: string | undefined
+  profile: string | undefined
+  credentials: AwsCredentialIdentity | AwsCredentialProvider | undefined
+  cache: Required<TokenCacheOptions>
+  retry: Required<RetryOptions>
+  clock: Clock
+}
+
+const DEFAULT_PORT = 5432
+const DEFAULT_CACHE: Required<TokenCacheOptions> = {
+  minRemainingMs: 60_000,
+  refreshAheadMs: 300_000,
+  maxEntries: 100,
+}
+const DEFAULT_RETRY: Required<RetryOptions> = { maxThrottleMs: 10_000, baseDelayMs: 100 }
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+const REGION_NAME = /^[a-z0-9-]+$/
+
+// Every problem is reported before anything connects, naming the option and a value that works.
+export function resolveOptions(options: IamAuthOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw configError('createIamAuth needs an options object.', 'Pass { host, user } at least.')
+  }
+  const host = checkHost('host', options.host)
+  const port = checkPort('port', options.port ?? DEFAULT_PORT)
+  return {
+    host,
+    port,
+    user: checkNonEmpty('user', options.user, "the database user granted rds_iam, e.g. user: 'app_user'"),
+    tokenHost: options.tokenHost === undefined ? host : checkHost('tokenHost', options.tokenHost),
+    tokenPort: options.tokenPort === undefined ? port : checkPort('tokenPort', options.tokenPort),
+    region: checkRegion(options.region),
+    profile:
+      options.profile === undefined ? undefined : checkNonEmpty('profile', options.profile, 'a profile name'),
+    credentials: checkCredentials(options.credentials),
+    cache: checkCache({ ...DEFAULT_CACHE, ...options.cache }),
+    retry: checkRetry({ ...DEFAULT_RETRY, ...options.retry }),
+    clock: checkClock(options.clock ?? Date),
+  }
+}
+
+function checkNonEmpty(name: string, value: unknown, expected: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw configError(`\`${name}\` must be a non-empty string.`, `Set \`${name}\` to ${expected}.`)
+  }
+  return value
+}
+
+function checkHost(name: string, value: unknown): string {
+  const host = checkNonEmpty(
+    name,
+    value,
+    "the database host name, e.g. 'mydb.abc123.us-east-1.rds.amazonaws.com'",
+  )
+  const hint = `Set \`${name}\` to a bare host name or IP address, e.g. 'mydb.abc123.us-east-1.rds.amazonaws.com', and the port in \`${name === 'host' ? 'port' : 'tokenPort'}\`.`
+  if (SCHEME.test(host)) throw configError(`\`${name}\` is a URL, not a host name.`, hint)
+  if (/[/\s?#@]/.test(host)) throw configError(`\`${name}\` contains a path, query, space or user.`, hint)
+  // A colon is only valid inside an IPv6 address; elsewhere it is a port glued to the host.
+  if (host.includes(':') && isIP(host) !== 6) throw configError(`\`${name}\` contains a port.`, hint)
+  return host
+}
+
+function checkPort(name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65_535) {
+    throw configError(`\`${name}\` must be an integer from 1 to 65535.`, `Set \`${name}\` to e.g. 5432.`)
+  }
+  return value as number
+}
+
+function checkRegion(value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !REGION_NAME.test(value)) {
+    throw configError(
+      '`region` must be an AWS region name.',
+      "Set `region` to e.g. 'us-east-1', or leave it out.",
+    )
+  }
+  return value
+}
+
+function checkCredentials(value: unknown): AwsCredentialIdentity | AwsCredentialProvider | undefined {
+  if (value === undefined || typeof value === 'function') return value as AwsCredentialProvider | undefined
+  const identity = value as Partial<AwsCredentialIdentity> | null
+  const valid =
+    typeof identity === 'object' &&
+    identity !== null &&
+    typeof identity.accessKeyId === 'string' &&
+    identity.accessKeyId !== '' &&
+    typeof identity.secretAccessKey === 'string' &&
+    identity.secretAccessKey !== ''
+  if (!valid) {
+    throw configError(
+      '`credentials` must be a credential provider function or an object with accessKeyId and secretAccessKey.',
+      'Pass e.g. fromIni({ profile }) from @aws-sdk/credential-providers, or leave `credentials` out to use the default provider chain.',
+    )
+  }
+  return identity as AwsCredentialIdentity
+}
+
+function checkCache(cache: Required<TokenCacheOptions>): Required<TokenCacheOptions> {
+  // A margin of a whole token lifetime would make every token unusable or refresh forever.
+  for (const name of ['minRemainingMs', 'refreshAheadMs'] as const) {
+    checkDuration(`cache.${name}`, cache[name], DEFAULT_CACHE[name])
+    if (cache[name] >= TOKEN_LIFETIME_MS) {
+      throw configError(
+        `\`cache.${name}\` must be less than a token's lifetime of ${TOKEN_LIFETIME_MS} ms.`,
+        `Use e.g. ${DEFAULT_CACHE[name]}.`,
+      )
+    }
+  }
+  if (!Number.isInteger(cache.maxEntries) || cache.maxEntries < 1) {
+    throw configError(
+      '`cache.maxEntries` must be a positive integer.',
+      `Use e.g. ${DEFAULT_CACHE.maxEntries}.`,
+    )
+  }
+  return cache
+}
+
+function checkRetry(retry: Required<RetryOptions>): Required<RetryOptions> {
+  for (const name of ['maxThrottleMs', 'baseDelayMs'] as const) {
+    checkDuration(`retry.${name}`, retry[name], DEFAULT_RETRY[name])
+  }
+  return retry
+}
+
+function checkDuration(name: string, value: unknown, example: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw configError(
+      `\`${name}\` must be a finite number of milliseconds, 0 or more.`,
+      `Use e.g. ${example}.`,
+    )
+  }
+}
+
+function checkClock(clock: Clock): Clock {
+  if (typeof clock?.now !== 'function') {
+    throw configError(
+      '`clock` must have a now() method.',
+      'Pass { now: () => Date.now() } or leave `clock` out.',
+    )
+  }
+  return clock
+}

@@ -1,0 +1,73 @@
+import { setTimeout as sleepFor } from 'node:timers/promises'
+import { classifyError } from './classify-error'
+import { isRdsIamError, messageOf, RdsIamError } from './errors'
+import type { EmitEvent } from './events'
+import { redact } from './redact'
+import type { ErrorClassification, ErrorContext, RetryOptions } from './types'
+
+export interface RetrySettings extends Required<RetryOptions> {
+  invalidate: () => void
+  emit: EmitEvent
+  // Read when a connect fails, so the hint names a region that was only found at the first token.
+  context: () => ErrorContext
+  sleep?: (ms: number) => Promise<unknown>
+  random?: () => number
+}
+
+export type Retry = <T>(connect: () => Promise<T>) => Promise<T>
+
+// Authentication fails before any query is sent, so connecting again is always safe. Failures of kind `unknown`
+// (a missing database, a syntax error) are not IAM's business and pass through unchanged.
+export function createRetry(settings: RetrySettings): Retry {
+  const { invalidate, emit, maxThrottleMs, baseDelayMs, context } = settings
+  const sleep = settings.sleep ?? sleepFor
+  const random = settings.random ?? Math.random
+
+  return async function retry<T>(connect: () => Promise<T>): Promise<T> {
+    let tokenRetried = false
+    let throttleRetries = 0
+    let throttledMs = 0
+
+    // The delay before the next attempt, or undefined when this failure is final.
+    function nextDelay(classification: ErrorClassification): number | undefined {
+      if (classification.kind === 'token-rejected' && !tokenRetried) {
+        tokenRetried = true
+        invalidate()
+        return 0
+      }
+      if (classification.kind !== 'throttled' || throttledMs >= maxThrottleMs) return undefined
+      const ceiling = Math.min(maxThrottleMs, baseDelayMs * 2 ** throttleRetries++)
+      // At least 1 ms, so the budget always runs out.
+      const delayMs = Math.min(maxThrottleMs - throttledMs, Math.max(1, Math.round(random() * ceiling)))
+      throttledMs += delayMs
+      return delayMs
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connect()
+      } catch (error) {
+        if (isRdsIamError(error)) throw error
+        const classification = classifyError(error, context())
+        if (classification.kind === 'unknown') throw error
+        const delayMs = nextDelay(classification)
+        if (delayMs === undefined) throw finalError(error, classification, context())
+        emit({ type: 'auth-retry', kind: classification.kind, attempt, delayMs, hint: classification.hint })
+        if (delayMs > 0) await sleep(delayMs)
+      }
+    }
+  }
+}
+
+function finalError(error: unknown, { kind, hint }: ErrorClassification, context: ErrorContext): RdsIamError {
+  const target = `${context.host ?? 'the database'}${context.port ? `:${context.port}` : ''}`
+  const who = context.user ? ` as "${context.user}"` : ''
+  return new RdsIamError(
+    kind,
+    `IAM sign-in${who} to ${target} failed (${kind}): ${redact(messageOf(error))}`,
+    {
+      hint,
+      cause: error,
+    },
+  )
+}

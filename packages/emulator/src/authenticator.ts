@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ControlState } from './controls.js'
+import type { RejectReason } from './events.js'
+import { type EmulatorCredentials, validateToken } from './token-validator.js'
+
+/**
+ * Decides whether an access key may connect as a database user, as an IAM policy with `rds-db:connect` does.
+ * @example (request) => request.user !== 'readonly_app'
+ */
+export type EmulatorPolicy = (request: { accessKeyId: string; user: string }) => boolean | Promise<boolean>
+
+/** The answer to one IAM login. `detail` never contains the token. */
+export type LoginVerdict =
+  | { ok: true; accessKeyId: string }
+  | { ok: false; reason: RejectReason; detail: string; accessKeyId?: string }
+
+/** What an {@link Authenticator} checks tokens against. */
+export interface AuthenticatorOptions {
+  /** `endpoint:port` tokens must be signed for. */
+  host: string
+  region: string
+  credentials: readonly EmulatorCredentials[]
+  policy?: EmulatorPolicy
+  clockSkewMs: number
+  controls: ControlState
+}
+
+/** Answers one IAM login: the user of the startup message and the token it sent as its password. */
+export type Authenticator = (token: string, user: string) => Promise<LoginVerdict>
+
+/** Combines the token rules, the controls a test set (delay, forced rejections, lifetime, clock) and the policy. */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const { controls } = options
+  return async (token, user) => {
+    if (controls.authDelayMs > 0) await sleep(controls.authDelayMs)
+    if (controls.takeForcedRejection())
+      return { ok: false, reason: 'forced', detail: 'rejectNext() asked for it' }
+    const verdict = validateToken({
+      token,
+      user,
+      host: options.host,
+      region: options.region,
+      credentials: options.credentials,
+      now: controls.now(),
+      maxLifetimeSeconds: controls.tokenLifetimeSeconds,
+      clockSkewMs: options.clockSkewMs,
+    })
+    if (!verdict.ok || !options.policy) return verdict
+    if (await options.policy({ accessKeyId: verdict.accessKeyId, user })) return verdict
+    const detail = `the policy does not allow ${verdict.accessKeyId} to connect as "${user}"`
+    return { ok: false, reason: 'policy', detail, accessKeyId: verdict.accessKeyId }
+  }
+}

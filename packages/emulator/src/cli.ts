@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startPostgres } from './postgres-server.js'
+import { type Emulator, startEmulator } from './start-emulator.js'
+
+const USAGE = `Usage: rds-iam-emulator [options]
+
+Starts a throwaway PostgreSQL and a local Amazon RDS IAM endpoint in front of it, which accepts real IAM
+tokens (signed with the printed test keys) the way RDS does. Stops and cleans up on Ctrl-C or SIGTERM.
+
+Options:
+  --port <number>    port on 127.0.0.1 (default: a free one)
+  --endpoint <host>  RDS host name to serve as, in the certificate and the tokens
+                     (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)
+  --user <name>      IAM database user to create (default: app)
+  -h, --help         show this help
+
+Exit codes: 0 stopped by a signal or --help, 1 could not start, 2 invalid arguments.
+`
+
+const EXIT_FAILED = 1
+const EXIT_USAGE = 2
+
+interface CliOptions {
+  port: number
+  endpoint?: string
+  user: string
+}
+
+function parseOptions(argv: string[]): CliOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      endpoint: { type: 'string' },
+      user: { type: 'string', default: 'app' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) return 'help'
+  const port = Number(values.port ?? 0)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new TypeError(`invalid --port: ${values.port}`)
+  return { port, user: values.user, ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }) }
+}
+
+function describe(emulator: Emulator, user: string, caFile: string): string {
+  const { endpoint, port, region, credentials } = emulator
+  const conninfo = `host=${endpoint} hostaddr=${emulator.host} port=${port} user=${user} dbname=postgres sslmode=verify-full sslrootcert=${caFile}`
+  return `RDS IAM emulator ready (Ctrl-C to stop)
+
+  endpoint        ${endpoint}:${port}  (listening on ${emulator.host}:${port})
+  region          ${region}
+  IAM user        ${user}
+  access key id   ${credentials.accessKeyId}
+  secret key      ${credentials.secretAccessKey}  (a throwaway key that only this emulator accepts)
+  CA certificate  ${caFile}
+
+Environment:
+  export AWS_ACCESS_KEY_ID=${credentials.accessKeyId}
+  export AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey}
+  export AWS_REGION=${region}
+  export PGHOST=${endpoint} PGHOSTADDR=${emulator.host} PGPORT=${port} PGUSER=${user} PGDATABASE=postgres
+  export PGSSLMODE=verify-full PGSSLROOTCERT=${caFile}
+
+psql (with the environment above):
+  PGPASSWORD="$(aws rds generate-db-auth-token --hostname ${endpoint} --port ${port} --username ${user} --region ${region})" psql "${conninfo}"
+`
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  let options: CliOptions | 'help'
+  try {
+    options = parseOptions(argv)
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
+    return EXIT_USAGE
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE)
+    return 0
+  }
+
+  const postgres = await startPostgres()
+  const caDir = await mkdtemp(join(tmpdir(), 'rds-iam-emulator-'))
+  const stop = async (): Promise<void> => {
+    await emulator?.close()
+    await postgres.stop()
+    await rm(caDir, { recursive: true, force: true })
+  }
+  let emulator: Emulator | undefined
+  try {
+    emulator = await startEmulator({
+      upstream: postgres,
+      port: options.port,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      logger: {
+        info: (line) => process.stderr.write(`${line}\n`),
+        warn: (line) => process.stderr.write(`${line}\n`),
+      },
+    })
+    await emulator.createIamUser(options.user)
+    const caFile = join(caDir, 'ca.pem')
+    await writeFile(caFile, emulator.ca)
+    process.stdout.write(describe(emulator, options.user, caFile))
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(EXIT_FAILED),
+      )
+    })
+  }
+  return undefined
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`rds-iam-emulator: ${(error as Error).message}\n`)
+    process.exitCode = EXIT_FAILED
+  },
+)

@@ -1,0 +1,109 @@
+/** Switches a test flips to make the emulator fail the way RDS can. Each takes effect for new connections. */
+export interface EmulatorControls {
+  /** Tokens are accepted for at most `seconds` (1–900) after their `X-Amz-Date`. */
+  setTokenLifetime(seconds: number): void
+  /** Moves the emulator's clock by `ms` (negative: back) from the machine's. */
+  setClockOffset(ms: number): void
+  /** The next `count` IAM logins fail with the PAM message whatever their token (reason `forced`). */
+  rejectNext(count?: number): void
+  /** While on, every new connection is closed as soon as it is accepted. */
+  refuseNew(on?: boolean): void
+  /** Waits `ms` before answering each token, like a slow or busy instance. */
+  delayAuth(ms: number): void
+  /**
+   * Beyond `perSecond` IAM logins in any second, answers FATAL 57014 `canceling authentication due to timeout`
+   * as an overloaded RDS instance does; `null` lifts the limit.
+   */
+  throttle(perSecond: number | null): void
+}
+
+/** The controls plus what the emulator reads from them. */
+export interface ControlState extends EmulatorControls {
+  /** The emulator's clock, epoch ms. */
+  now(): number
+  readonly tokenLifetimeSeconds: number
+  readonly authDelayMs: number
+  readonly refusing: boolean
+  /** True (and counts one down) when `rejectNext` asked for this login to fail. */
+  takeForcedRejection(): boolean
+  /** Counts one IAM login against the throttle; false when it is over the limit. */
+  admitLogin(): boolean
+}
+
+/** Initial values of the controls. */
+export interface ControlOptions {
+  tokenLifetimeSeconds?: number
+  clockOffsetMs?: number
+}
+
+const THROTTLE_WINDOW_MS = 1000
+
+function checkTokenLifetime(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 900) {
+    throw new RangeError(`token lifetime must be a whole number of seconds from 1 to 900, got ${seconds}`)
+  }
+  return seconds
+}
+
+function checkNonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be 0 or more, got ${value}`)
+  return value
+}
+
+/** Creates the control state of one emulator. */
+export function createControls(options: ControlOptions = {}): ControlState {
+  let tokenLifetimeSeconds = checkTokenLifetime(options.tokenLifetimeSeconds ?? 900)
+  let clockOffsetMs = options.clockOffsetMs ?? 0
+  let forcedRejections = 0
+  let refusing = false
+  let authDelayMs = 0
+  let loginsPerSecond: number | null = null
+  // Start times of the logins admitted within the last throttle window.
+  let recentLogins: number[] = []
+
+  return {
+    get tokenLifetimeSeconds() {
+      return tokenLifetimeSeconds
+    },
+    get authDelayMs() {
+      return authDelayMs
+    },
+    get refusing() {
+      return refusing
+    },
+    now: () => Date.now() + clockOffsetMs,
+    setTokenLifetime(seconds) {
+      tokenLifetimeSeconds = checkTokenLifetime(seconds)
+    },
+    setClockOffset(ms) {
+      clockOffsetMs = ms
+    },
+    rejectNext(count = 1) {
+      forcedRejections = checkNonNegative('rejectNext count', count)
+    },
+    refuseNew(on = true) {
+      refusing = on
+    },
+    delayAuth(ms) {
+      authDelayMs = checkNonNegative('delayAuth', ms)
+    },
+    throttle(perSecond) {
+      loginsPerSecond = perSecond === null ? null : checkNonNegative('throttle', perSecond)
+      recentLogins = []
+    },
+    takeForcedRejection() {
+      if (forcedRejections === 0) return false
+      forcedRejections--
+      return true
+    },
+    admitLogin() {
+      if (loginsPerSecond === null) return true
+      // The real clock, not the emulator's: moving the clock must not open or close the throttle window.
+      const now = Date.now()
+      recentLogins = recentLogins.filter((at) => now - at < THROTTLE_WINDOW_MS)
+      if (recentLogins.length >= loginsPerSecond) return false
+      recentLogins.push(now)
+      return true
+    },
+  }
+}

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs'
+import { connect as dial } from 'node:net'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type PostgresServer, startPostgres } from './postgres-server.js'
+
+async function query(config: pg.ClientConfig, sql: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client(config)
+  await client.connect()
+  try {
+    return (await client.query(sql)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = dial(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
+  })
+}
+
+describe('startPostgres', () => {
+  let server: PostgresServer
+  let tcp: pg.ClientConfig
+
+  beforeAll(async () => {
+    server = await startPostgres()
+    tcp = { ...server, ssl: { ca: server.ca, servername: 'localhost' } }
+  })
+
+  afterAll(() => server?.stop())
+
+  it('serves TCP over verified TLS with the superuser password', async () => {
+    const rows = await query(tcp, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+    expect(rows).toEqual([{ ssl: true }])
+    await expect(query({ ...tcp, password: 'wrong' }, 'SELECT 1')).rejects.toMatchObject({ code: '28P01' })
+    await expect(query({ ...tcp, ssl: false }, 'SELECT 1')).rejects.toThrow(/no pg_hba.conf entry/)
+  })
+
+  it('trusts rds_iam members on its socket, and nobody else', async () => {
+    await query(tcp, 'CREATE ROLE socket_iam LOGIN IN ROLE rds_iam; CREATE ROLE socket_plain LOGIN')
+    const socket = { host: server.socketDir, port: server.port, database: 'postgres' }
+    expect(await query({ ...socket, user: 'socket_iam' }, 'SELECT current_user AS u')).toEqual([
+      { u: 'socket_iam' },
+    ])
+    await expect(query({ ...socket, user: 'socket_plain', password: 'x' }, 'SELECT 1')).rejects.toMatchObject(
+      {
+        code: '28P01',
+      },
+    )
+  })
+
+  it('stops, deletes its folder and frees its port', async () => {
+    expect(existsSync(server.socketDir)).toBe(true)
+    await server.stop()
+    expect(existsSync(server.socketDir)).toBe(false)
+    expect(await refusesConnections(server.port)).toBe(true)
+  })
+
+  it('cleans up after a failed start and says why', async () => {
+    const failure = await startPostgres({ settings: { max_connections: 'many' } }).then(
+      () => new Error('started'),
+      (error: Error) => error,
+    )
+    expect(failure.message).toMatch(/PostgreSQL did not start[\s\S]*max_connections/)
+    const dir = /-D (\S+)\/data/.exec(failure.message)?.[1]
+    expect(dir).toMatch(/rds-iam-pg-/)
+    expect(existsSync(dir!)).toBe(false)
+  })
+})

@@ -1,0 +1,250 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import { createServer, type Server, type Socket } from 'node:net'
+import { createSecureContext } from 'node:tls'
+import { createAuthenticator, type EmulatorPolicy } from './authenticator.js'
+import { createServerCertificates } from './certificates.js'
+import { createControls, type EmulatorControls } from './controls.js'
+import {
+  createEventRecorder,
+  type EmulatorEvent,
+  type EmulatorLogger,
+  type EmulatorStats,
+  type EventRecorder,
+} from './events.js'
+import type { PostgresConnectionInfo } from './postgres-server.js'
+import { type Session, startSession } from './session.js'
+import type { EmulatorCredentials } from './token-validator.js'
+import { createUpstream, type Upstream } from './upstream.js'
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /**
+   * The PostgreSQL behind the emulator: its unix socket folder and port, and a superuser. Its pg_hba.conf must
+   * trust `+rds_iam` on the socket, as {@link startPostgres} sets up.
+   * @example { upstream: await startPostgres() }
+   */
+  upstream: PostgresConnectionInfo
+  /**
+   * The RDS host name the emulator serves as: its certificate names it and tokens must be signed for it.
+   * @default 'demo.cluster-abc123def456.us-east-1.rds.amazonaws.com'
+   * @example { endpoint: 'orders.cluster-c9akciq32.eu-west-1.rds.amazonaws.com' }
+   */
+  endpoint?: string
+  /**
+   * Region tokens must be signed for; by default the one in `endpoint`, else `us-east-1`.
+   * @example { region: 'eu-west-1' }
+   */
+  region?: string
+  /**
+   * Port on 127.0.0.1; 0 picks a free one. Tokens are signed for `endpoint:port`.
+   * @default 0
+   * @example { port: 5433 }
+   */
+  port?: number
+  /**
+   * Access key pairs whose tokens are accepted; by default one generated pair (`emulator.credentials`).
+   * @example { credentials: [{ accessKeyId: 'ASIA...', secretAccessKey: '...', sessionToken: '...', expiration }] }
+   */
+  credentials?: EmulatorCredentials[]
+  /**
+   * Whether an access key may connect as a user, like `rds-db:connect` in an IAM policy; all may by default.
+   * @example { policy: ({ user }) => user !== 'admin' }
+   */
+  policy?: EmulatorPolicy
+  /**
+   * Tokens are accepted for at most this many seconds after they were signed (RDS: 900).
+   * @default 900
+   * @example { tokenLifetimeSeconds: 5 }
+   */
+  tokenLifetimeSeconds?: number
+  /**
+   * Offset of the emulator's clock from the machine's.
+   * @default 0
+   * @example { clockOffsetMs: 16 * 60_000 } // every fresh token is already expired
+   */
+  clockOffsetMs?: number
+  /**
+   * How far in the future a token's `X-Amz-Date` may be, for signers whose clock runs ahead.
+   * @default 300_000
+   * @example { clockSkewMs: 0 }
+   */
+  clockSkewMs?: number
+  /**
+   * Called with every event; rejections carry their reason, never the token.
+   * @example { onEvent: (event) => events.push(event) }
+   */
+  onEvent?: (event: EmulatorEvent) => void
+  /**
+   * Logs every event on one line.
+   * @example { logger: console }
+   */
+  logger?: EmulatorLogger
+}
+
+/** A running emulator. Sign tokens for `endpoint:port` in `region`, dial `host:port`, trust `ca`. */
+export interface Emulator extends EmulatorControls {
+  /** Where it listens: 127.0.0.1. */
+  readonly host: string
+  readonly port: number
+  /** The RDS host name it serves as; use it as the TLS server name and the token host. */
+  readonly endpoint: string
+  readonly region: string
+  /** PEM of the CA that signed its certificate. */
+  readonly ca: string
+  /** The first accepted key pair: sign tokens with it. */
+  readonly credentials: EmulatorCredentials
+  /** The most recent events, oldest first. */
+  readonly events: readonly EmulatorEvent[]
+  /** Resolves with the first event, already seen or still to come, that matches. */
+  waitForEvent(predicate: (event: EmulatorEvent) => boolean, timeoutMs?: number): Promise<EmulatorEvent>
+  stats(): EmulatorStats
+  /** Closes every client connection at once, authenticated or not, like a failover. */
+  dropConnections(): void
+  /** Drops every connection, stops listening and listens again on the same port, like a reboot. */
+  restart(): Promise<void>
+  /** Stops for good. The upstream PostgreSQL is left running. */
+  close(): Promise<void>
+  /** Creates (or updates) a login role that must use IAM: a member of `rds_iam`. */
+  createIamUser(name: string): Promise<void>
+  /** Creates (or updates) a login role that uses its password, not IAM. */
+  createPasswordUser(name: string, password: string): Promise<void>
+  /** Runs SQL on the upstream as its superuser. */
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<Row[]>
+}
+
+const DEFAULT_ENDPOINT = 'demo.cluster-abc123def456.us-east-1.rds.amazonaws.com'
+const LISTEN_HOST = '127.0.0.1'
+const REGION_IN_HOST =
+  /\.([a-z]{2}(?:-gov)?-[a-z]+-\d+)\.rds(?:-fips)?\.amazonaws\.com(?:\.cn)?\.?$|\.rds\.(cn-[a-z]+-\d+)\.amazonaws\.com\.cn\.?$/i
+
+function regionOf(endpoint: string): string {
+  const match = REGION_IN_HOST.exec(endpoint)
+  return (match?.[1] ?? match?.[2] ?? 'us-east-1').toLowerCase()
+}
+
+function generateCredentials(): EmulatorCredentials {
+  const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  const id = Array.from({ length: 16 }, () => base32[randomInt(base32.length)]).join('')
+  return { accessKeyId: `AKIA${id}`, secretAccessKey: randomBytes(30).toString('base64') }
+}
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, LISTEN_HOST, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('the emulator is not listening on TCP')
+  return address.port
+}
+
+/**
+ * Starts a local RDS IAM endpoint in front of `upstream`: real TLS with its own CA, real SigV4 token checks,
+ * RDS's own error messages, then the upstream's real session.
+ *
+ * @example
+ * const emulator = await startEmulator({ upstream: postgres })
+ * await emulator.createIamUser('app')
+ * const token = await new Signer({
+ *   hostname: emulator.endpoint, port: emulator.port, username: 'app',
+ *   region: emulator.region, credentials: emulator.credentials,
+ * }).getAuthToken()
+ * const client = new pg.Client({
+ *   host: emulator.host, port: emulator.port, user: 'app', password: token, database: 'postgres',
+ *   ssl: { ca: emulator.ca, servername: emulator.endpoint },
+ * })
+ */
+export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
+  const endpoint = options.endpoint ?? DEFAULT_ENDPOINT
+  const region = options.region ?? regionOf(endpoint)
+  const credentials = options.credentials ?? [generateCredentials()]
+  const [signingCredentials] = credentials
+  if (!signingCredentials)
+    throw new Error('startEmulator needs at least one access key pair in `credentials`')
+
+  const recorder: EventRecorder = createEventRecorder(options)
+  const controls = createControls(options)
+  const certificates = await createServerCertificates({ hosts: [endpoint, 'localhost', LISTEN_HOST] })
+  const secureContext = createSecureContext({ key: certificates.key, cert: certificates.cert })
+  const upstream: Upstream = createUpstream(options.upstream)
+  const sessions = new Set<Session>()
+
+  const server = createServer()
+  const port = await listen(server, options.port ?? 0).catch(async (error: unknown) => {
+    await upstream.close()
+    throw error
+  })
+  const context = {
+    secureContext,
+    upstream,
+    controls,
+    emit: recorder.emit,
+    authenticate: createAuthenticator({
+      host: `${endpoint}:${port}`,
+      region,
+      credentials,
+      clockSkewMs: options.clockSkewMs ?? 300_000,
+      controls,
+      policy: options.policy,
+    }),
+  }
+  server.on('connection', (socket: Socket) => {
+    if (controls.refusing) {
+      recorder.emit({ type: 'connection-refused', remoteAddress: socket.remoteAddress ?? '' })
+      socket.destroy()
+      return
+    }
+    const session = startSession(socket, context)
+    sessions.add(session)
+    socket.once('close', () => sessions.delete(session))
+  })
+
+  let closing: Promise<void> | undefined
+  const dropConnections = (): void => {
+    for (const session of sessions) session.destroy()
+    sessions.clear()
+  }
+  const stopListening = (): Promise<void> =>
+    new Promise((resolve) => {
+      dropConnections()
+      server.close(() => resolve())
+    })
+
+  return {
+    host: LISTEN_HOST,
+    port,
+    endpoint,
+    region,
+    ca: certificates.ca,
+    credentials: signingCredentials,
+    events: recorder.events,
+    waitForEvent: recorder.waitForEvent,
+    stats: recorder.stats,
+    setTokenLifetime: controls.setTokenLifetime,
+    setClockOffset: controls.setClockOffset,
+    rejectNext: controls.rejectNext,
+    refuseNew: controls.refuseNew,
+    delayAuth: controls.delayAuth,
+    throttle: controls.throttle,
+    dropConnections,
+    async restart() {
+      if (closing) throw new Error('the emulator was closed')
+      await stopListening()
+      await listen(server, port)
+      recorder.emit({ type: 'restarted', port })
+    },
+    close() {
+      closing ??= stopListening().then(() => upstream.close())
+      return closing
+    },
+    createIamUser: upstream.createIamUser,
+    createPasswordUser: upstream.createPasswordUser,
+    query: upstream.query,
+  }
+}

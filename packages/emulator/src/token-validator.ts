@@ -1,0 +1,123 @@
+import { constantTimeEqual, parsePresignedRequest, verifySignature } from './sigv4-verifier.js'
+
+/** An access key pair the emulator accepts, as an IAM principal would have it. */
+export interface EmulatorCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  /** Temporary credentials carry one; a token signed with them must carry the same. */
+  sessionToken?: string
+  /** When temporary credentials stop working; tokens they signed stop working then too. */
+  expiration?: Date
+}
+
+/** Why a token was refused. */
+export type TokenRejectReason =
+  | 'malformed'
+  | 'host'
+  | 'user-mismatch'
+  | 'unknown-key'
+  | 'region'
+  | 'session-token'
+  | 'signature'
+  | 'expired'
+  | 'session-expired'
+
+/** Everything a token is checked against. */
+export interface TokenCheck {
+  token: string
+  /** The user of the startup message; the token's `DBUser` must equal it. */
+  user: string
+  /** `endpoint:port` the emulator serves as; the token must be signed for it. */
+  host: string
+  region: string
+  credentials: readonly EmulatorCredentials[]
+  /** The emulator's clock, epoch ms. */
+  now: number
+  /** The longest life a token gets, in seconds; RDS gives 900 at most. */
+  maxLifetimeSeconds: number
+  /** How far in the future `X-Amz-Date` may be, for a signer whose clock runs ahead. */
+  clockSkewMs: number
+}
+
+/** The outcome of a check. `detail` explains a rejection for logs; it never contains the token. */
+export type TokenVerdict =
+  | { ok: true; accessKeyId: string }
+  | { ok: false; reason: TokenRejectReason; detail: string; accessKeyId?: string }
+
+const RDS_MAX_LIFETIME_SECONDS = 900
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
+
+function parseAmzDate(value: string): number | undefined {
+  const match = AMZ_DATE.exec(value)
+  if (!match) return undefined
+  const [, year, month, day, hours, minutes, seconds] = match.map(Number)
+  return Date.UTC(year!, month! - 1, day!, hours!, minutes!, seconds!)
+}
+
+function reject(reason: TokenRejectReason, detail: string, accessKeyId?: string): TokenVerdict {
+  return { ok: false, reason, detail, ...(accessKeyId === undefined ? {} : { accessKeyId }) }
+}
+
+/**
+ * Checks a token the way RDS does: a well-formed `rds-db` `connect` presigned URL for this host, user and
+ * region, signed by a known key (with its session token, when it has one), within its lifetime and the
+ * lifetime of the credentials that signed it.
+ */
+export function validateToken(check: TokenCheck): TokenVerdict {
+  const request = parsePresignedRequest(check.token)
+  if (!request) return reject('malformed', 'not a presigned URL of at most 65535 bytes')
+  const param = (name: string): string => request.params.get(name) ?? ''
+  const [accessKeyId = '', scopeDate, region, service, terminator] = param('X-Amz-Credential').split('/')
+  const signedAt = parseAmzDate(param('X-Amz-Date'))
+  const expiresSeconds = Number(param('X-Amz-Expires'))
+  const checks: [string, boolean][] = [
+    ['Action', param('Action') === 'connect'],
+    ['DBUser', request.params.has('DBUser')],
+    ['X-Amz-Algorithm', param('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256'],
+    ['X-Amz-Credential', service === 'rds-db' && terminator === 'aws4_request' && region !== undefined],
+    [
+      'X-Amz-Date',
+      signedAt !== undefined && /^\d{8}$/.test(scopeDate ?? '') && param('X-Amz-Date').startsWith(scopeDate!),
+    ],
+    ['X-Amz-Expires', Number.isInteger(expiresSeconds) && expiresSeconds > 0],
+    ['X-Amz-SignedHeaders', param('X-Amz-SignedHeaders') === 'host'],
+    ['X-Amz-Signature', /^[0-9a-f]{64}$/.test(param('X-Amz-Signature'))],
+  ]
+  const malformed = checks.find(([, valid]) => !valid)
+  if (malformed) return reject('malformed', `missing or invalid ${malformed[0]}`)
+
+  if (request.host.toLowerCase() !== check.host.toLowerCase()) {
+    return reject('host', `signed for ${request.host}, expected ${check.host}`, accessKeyId)
+  }
+  if (param('DBUser') !== check.user) {
+    return reject(
+      'user-mismatch',
+      `signed for user "${param('DBUser')}", startup user "${check.user}"`,
+      accessKeyId,
+    )
+  }
+  const key = check.credentials.find((candidate) => candidate.accessKeyId === accessKeyId)
+  if (!key) return reject('unknown-key', `access key ${accessKeyId} is not accepted`, accessKeyId)
+  if (region !== check.region)
+    return reject('region', `signed for ${region}, expected ${check.region}`, accessKeyId)
+  if (!constantTimeEqual(key.sessionToken ?? '', param('X-Amz-Security-Token'))) {
+    return reject('session-token', 'X-Amz-Security-Token does not match the access key', accessKeyId)
+  }
+  if (!verifySignature(request, key.secretAccessKey)) {
+    return reject('signature', 'signature does not match', accessKeyId)
+  }
+
+  const lifetimeSeconds = Math.min(expiresSeconds, RDS_MAX_LIFETIME_SECONDS, check.maxLifetimeSeconds)
+  const expiresAt = signedAt! + lifetimeSeconds * 1000
+  if (signedAt! - check.clockSkewMs > check.now) {
+    return reject('expired', `signed at ${new Date(signedAt!).toISOString()}, in the future`, accessKeyId)
+  }
+  if (check.now > expiresAt) {
+    return reject('expired', `expired at ${new Date(expiresAt).toISOString()}`, accessKeyId)
+  }
+  if (key.expiration && check.now >= key.expiration.getTime()) {
+    const at = key.expiration.toISOString()
+    return reject('session-expired', `the signing credentials expired at ${at}`, accessKeyId)
+  }
+  return { ok: true, accessKeyId }
+}

@@ -1,0 +1,169 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type IamEvent, RdsIamError } from '@rds-iam/core'
+import { type Emulator, startEmulator } from '@rds-iam/emulator'
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createClient, createPool, type IamPoolConfig } from './index'
+
+let emulator: Emulator
+let workDir: string
+let caFile: string
+const closers: Array<() => Promise<void>> = []
+
+beforeAll(async () => {
+  emulator = await startEmulator({ upstream: inject('postgres') })
+  await emulator.createIamUser('pg_adapter_user')
+  workDir = await mkdtemp(join(tmpdir(), 'rds-iam-pg-'))
+  caFile = join(workDir, 'ca.pem')
+  await writeFile(caFile, emulator.ca)
+})
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()))
+})
+afterAll(async () => {
+  await emulator?.close()
+  if (workDir) await rm(workDir, { recursive: true, force: true })
+})
+
+function iamBlock(events: IamEvent[] = []): IamPoolConfig['iam'] {
+  return {
+    tokenHost: emulator.endpoint,
+    region: emulator.region,
+    credentials: emulator.credentials,
+    onEvent: (event) => events.push(event),
+  }
+}
+
+function pool(config: IamPoolConfig): pg.Pool {
+  const created = createPool(config)
+  closers.push(() => created.end())
+  return created
+}
+
+const baseConfig = (): IamPoolConfig => ({
+  host: emulator.host,
+  port: emulator.port,
+  user: 'pg_adapter_user',
+  database: 'postgres',
+  ssl: { ca: emulator.ca },
+  iam: iamBlock(),
+})
+
+describe('createPool', () => {
+  it('returns a real pg.Pool of the installed pg', () => {
+    expect(pool(baseConfig())).toBeInstanceOf(pg.Pool)
+  })
+
+  it('retries pool.connect() once with a fresh token after a rejection and keeps no dead client', async () => {
+    const events: IamEvent[] = []
+    const iamPool = pool({ ...baseConfig(), iam: iamBlock(events) })
+    emulator.rejectNext(1)
+    const client = await iamPool.connect()
+    expect((await client.query('select current_user as who')).rows).toEqual([{ who: 'pg_adapter_user' }])
+    client.release()
+    expect(iamPool.totalCount).toBe(1)
+    expect(events.filter((event) => event.type === 'auth-retry')).toHaveLength(1)
+  })
+
+  it('supports the callback form of pool.connect()', async () => {
+    const iamPool = pool(baseConfig())
+    emulator.rejectNext(1)
+    const who = await new Promise((resolve, reject) => {
+      iamPool.connect((error, client, release) => {
+        if (error || !client) return reject(error)
+        client.query('select current_user as who').then((result) => {
+          release()
+          resolve(result.rows[0]?.who)
+        }, reject)
+      })
+    })
+    expect(who).toBe('pg_adapter_user')
+  })
+})
+
+describe('createClient', () => {
+  it('returns a real pg.Client whose connect() is retried once after a rejection', async () => {
+    const events: IamEvent[] = []
+    const client = createClient({ ...baseConfig(), iam: iamBlock(events) })
+    expect(client).toBeInstanceOf(pg.Client)
+    emulator.rejectNext(1)
+    await client.connect()
+    closers.push(() => client.end())
+    expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(events.filter((event) => event.type === 'auth-retry')).toHaveLength(1)
+  })
+
+  it('fails with RdsIamError after the one retry when every token is rejected', async () => {
+    const client = createClient(baseConfig())
+    emulator.rejectNext(2)
+    const error = await client.connect().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    )
+    expect(error).toBeInstanceOf(RdsIamError)
+    expect(error).toMatchObject({ code: 'token-rejected' })
+  })
+})
+
+describe('connectionString', () => {
+  const url = (query: string, password = ''): string =>
+    `postgres://pg_adapter_user${password}@${emulator.host}:${emulator.port}/postgres?${query}`
+
+  it('never lets the URL password override the token, and keeps sslrootcert', async () => {
+    const iamPool = pool({
+      connectionString: url(`sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`, ':not-the-token'),
+      iam: iamBlock(),
+    })
+    expect((await iamPool.query('select current_user as who')).rows).toEqual([{ who: 'pg_adapter_user' }])
+  })
+
+  it('refuses sslmode=disable before dialing', () => {
+    expect(() => createPool({ connectionString: url('sslmode=disable'), iam: iamBlock() })).toThrow(
+      expect.objectContaining({ code: 'ssl-required' }),
+    )
+  })
+
+  it('allows sslmode=require with a tls-insecure event', async () => {
+    const events: IamEvent[] = []
+    const iamPool = pool({ connectionString: url('sslmode=require'), iam: iamBlock(events) })
+    expect((await iamPool.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(events.some((event) => event.type === 'tls-insecure')).toBe(true)
+  })
+
+  it('verify-full without the CA refuses the emulator certificate', async () => {
+    const before = emulator.stats()
+    const iamPool = pool({ connectionString: url('sslmode=verify-full'), iam: iamBlock() })
+    await expect(iamPool.query('select 1')).rejects.toThrow()
+    expect(emulator.stats()).toEqual(before)
+    expect(iamPool.totalCount).toBe(0)
+  })
+})
+
+describe('libpq environment variables', () => {
+  const saved = { ...process.env }
+  afterEach(() => {
+    for (const name of ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE']) {
+      if (saved[name] === undefined) delete process.env[name]
+      else process.env[name] = saved[name]
+    }
+  })
+
+  it('honours PGHOST, PGPORT, PGUSER and PGDATABASE', async () => {
+    Object.assign(process.env, {
+      PGHOST: emulator.host,
+      PGPORT: String(emulator.port),
+      PGUSER: 'pg_adapter_user',
+      PGDATABASE: 'postgres',
+    })
+    const iamPool = pool({ ssl: { ca: emulator.ca }, iam: iamBlock() })
+    const { rows } = await iamPool.query('select current_user as who, current_database() as db')
+    expect(rows).toEqual([{ who: 'pg_adapter_user', db: 'postgres' }])
+  })
+
+  it('names the missing host when neither the config nor PGHOST gives one', () => {
+    delete process.env.PGHOST
+    expect(() => createPool({ user: 'u', iam: iamBlock() })).toThrow(RdsIamError)
+  })
+})

@@ -1,0 +1,140 @@
+import {
+  type ConnectionSettings,
+  createIamAuth,
+  type IamAuth,
+  type IamAuthOptions,
+  mergeConnectionSettings,
+  parseConnectionUrl,
+  readLibpqEnv,
+} from '@rds-iam/core'
+import pg from 'pg'
+
+export type {
+  AwsCredentialIdentity,
+  AwsCredentialProvider,
+  ErrorKind,
+  IamAuth,
+  IamEvent,
+  RdsIamErrorCode,
+  SslMode,
+  SslOptions,
+} from '@rds-iam/core'
+export { classifyError, RdsIamError } from '@rds-iam/core'
+
+/** The `iam` block: everything of `createIamAuth` that the pg config does not already say. */
+export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
+
+interface IamConfigFields {
+  /**
+   * TLS policy. Default `verify-full` against the Amazon RDS CAs; `false` and `disable` are refused.
+   * @example ssl: { ca: readFileSync('rds-ca.pem') }
+   */
+  ssl?: IamAuthOptions['ssl']
+  /**
+   * IAM settings: region, profile, credentials, tokenHost for tunnels, cache tuning, events.
+   * @example iam: { region: 'eu-west-1', onEvent: console.log }
+   */
+  iam?: IamOptions
+}
+
+/** pg's `PoolConfig` without a password (the token is the password) plus `iam`. */
+export interface IamPoolConfig extends Omit<pg.PoolConfig, 'password' | 'ssl'>, IamConfigFields {}
+
+/** pg's `ClientConfig` without a password (the token is the password) plus `iam`. */
+export interface IamClientConfig extends Omit<pg.ClientConfig, 'password' | 'ssl'>, IamConfigFields {}
+
+interface ResolvedConfig {
+  auth: IamAuth
+  pgConfig: pg.ClientConfig
+}
+
+// Settings layer as pg layers them: libpq variables, then the config, then the connection string on top.
+function resolveConfig(config: IamClientConfig): ResolvedConfig {
+  const { iam, connectionString, ssl, host, port, user, database, ...driverOptions } = config
+  const settings: ConnectionSettings = mergeConnectionSettings(
+    readLibpqEnv(),
+    { host, port: port === undefined ? undefined : Number(port), user, database, ssl },
+    connectionString ? parseConnectionUrl(connectionString) : {},
+  )
+  const auth = createIamAuth({ ...iam, host: settings.host ?? '', port: settings.port, user: settings.user ?? '', ssl: settings.ssl })
+  const pgConfig: pg.ClientConfig = {
+    ...driverOptions,
+    host: auth.host,
+    port: auth.port,
+    user: auth.user,
+    database: settings.database,
+    password: () => auth.getToken(),
+    ssl: auth.ssl,
+  }
+  return { auth, pgConfig }
+}
+
+type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void
+
+/**
+ * A real `pg.Pool` whose connections sign in with IAM tokens over verified TLS. A connect rejected for its token
+ * is retried once with a fresh token, for `pool.connect()` and `pool.query()` alike; a failed connect never stays
+ * in the pool.
+ * @example
+ * const pool = createPool({ host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app', database: 'app' })
+ * const { rows } = await pool.query('select now()')
+ */
+export function createPool(config: IamPoolConfig): pg.Pool {
+  const { auth, pgConfig } = resolveConfig(config)
+  class IamPool extends pg.Pool {
+    // pg-pool's query() calls this.connect(callback), so overriding connect covers both paths.
+    override connect(): Promise<pg.PoolClient>
+    override connect(callback: ConnectCallback): void
+    override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+      const connecting = auth.retry(() => super.connect())
+      if (!callback) return connecting
+      connecting.then(
+        (client) => callback(undefined, client, client.release),
+        (error: Error) => callback(error),
+      )
+      return undefined
+    }
+  }
+  return new IamPool(pgConfig as pg.PoolConfig)
+}
+
+/**
+ * A real `pg.Client` that signs in with an IAM token over verified TLS; `connect()` retries once with a fresh
+ * token when the server rejects the first.
+ * @example
+ * const client = createClient({ host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app' })
+ * await client.connect()
+ */
+export function createClient(config: IamClientConfig): pg.Client {
+  const { auth, pgConfig } = resolveConfig(config)
+  class IamClient extends pg.Client {
+    override connect(): Promise<void>
+    override connect(callback: (err: Error) => void): void
+    override connect(callback?: (err: Error) => void): Promise<void> | undefined {
+      let attempt = 0
+      const connecting = auth.retry(() => {
+        if (attempt++ > 0) resetAfterFailedConnect(this, pgConfig)
+        return super.connect()
+      })
+      if (!callback) return connecting
+      connecting.then(() => callback(undefined as unknown as Error), callback)
+      return undefined
+    }
+  }
+  return new IamClient(pgConfig)
+}
+
+/**
+ * A pg.Client connects once; after a rejected sign-in it needs a fresh wire connection and cleared connect state
+ * before it may try again. The abandoned connection is detached first: its late 'end' would otherwise fail the
+ * new attempt, and a late socket error without a listener would crash the process.
+ */
+function resetAfterFailedConnect(client: pg.Client, pgConfig: pg.ClientConfig): void {
+  const internals = client as unknown as { connection: pg.Connection } & Record<string, unknown>
+  const abandoned = internals.connection
+  abandoned.removeAllListeners()
+  abandoned.on('error', () => {})
+  abandoned.stream.destroy()
+  Object.assign(internals, { _connecting: false, _connected: false, _connectionError: false, _ending: false })
+  Object.assign(internals, { _ended: false, _queryable: true, connection: new pg.Connection(pgConfig) })
+}

@@ -1,0 +1,137 @@
+import {
+  createIamAuth,
+  type IamAuth,
+  type IamAuthOptions,
+  mergeConnectionSettings,
+  parseConnectionUrl,
+  readLibpqEnv,
+} from '@rds-iam/core'
+import postgres from 'postgres'
+
+export type {
+  AwsCredentialIdentity,
+  AwsCredentialProvider,
+  ErrorKind,
+  IamAuth,
+  IamEvent,
+  RdsIamErrorCode,
+  SslMode,
+  SslOptions,
+} from '@rds-iam/core'
+export { classifyError, RdsIamError } from '@rds-iam/core'
+
+/** The `iam` block: everything of `createIamAuth` that the postgres.js options do not already say. */
+export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
+
+/** postgres.js options without a password (the token is the password) plus `iam`. */
+export interface IamSqlOptions extends Omit<postgres.Options<{}>, 'pass' | 'password' | 'ssl'> {
+  /**
+   * TLS policy. Default `verify-full` against the Amazon RDS CAs; `false` and `disable` are refused.
+   * @example ssl: { ca: readFileSync('rds-ca.pem') }
+   */
+  ssl?: IamAuthOptions['ssl']
+  /**
+   * IAM settings: region, profile, credentials, tokenHost for tunnels, cache tuning, events.
+   * @example iam: { region: 'eu-west-1', onEvent: console.log }
+   */
+  iam?: IamOptions
+}
+
+/**
+ * A postgres.js `sql` whose connections sign in with IAM tokens over verified TLS. A query whose connection was
+ * rejected for its token is sent again once on a connection with a fresh token (safe: it was never sent).
+ * @example
+ * const sql = createSql({ host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app', database: 'app' })
+ * const [{ now }] = await sql`select now()`
+ * @example
+ * const sql = createSql('postgres://app@mydb.cluster-abc.us-east-1.rds.amazonaws.com/app', { max: 5 })
+ */
+export function createSql(options: IamSqlOptions): postgres.Sql
+export function createSql(url: string, options?: IamSqlOptions): postgres.Sql
+export function createSql(urlOrOptions: string | IamSqlOptions, maybeOptions: IamSqlOptions = {}): postgres.Sql {
+  const [url, options] = typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions] : [undefined, urlOrOptions]
+  const { iam, ssl, host, hostname, port, user, username, database, db, ...driverOptions } = options
+  // postgres.js layers settings this way: libpq variables, then the URL, then explicit options.
+  const settings = mergeConnectionSettings(readLibpqEnv(), url ? parseConnectionUrl(url) : {}, {
+    host: host ?? hostname,
+    port,
+    user: user ?? username,
+    database: database ?? db,
+    ssl,
+  })
+  const auth = createIamAuth({ ...iam, host: settings.host ?? '', port: settings.port, user: settings.user ?? '', ssl: settings.ssl })
+  const sql = postgres({
+    ...driverOptions,
+    host: auth.host,
+    port: auth.port,
+    user: auth.user,
+    database: settings.database,
+    pass: () => auth.getToken(),
+    ssl: auth.ssl,
+  })
+  return withConnectRetry(sql, auth)
+}
+
+/** The slice of a postgres.js Query this adapter touches: its dispatch and its settle functions. */
+interface DispatchableQuery {
+  handler: (query: DispatchableQuery) => void
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+  // postgres.js sets `state` when the query is written to a ready connection: null means never sent.
+  state: unknown
+  cursorFn?: unknown
+  active: boolean
+}
+
+type Outcome = { sent: false; value: unknown } | { sent: true; error: unknown }
+
+function isDispatchable(value: unknown): value is DispatchableQuery {
+  return value instanceof Promise && typeof (value as Partial<DispatchableQuery>).handler === 'function'
+}
+
+// A query is retried only while it was never written to a connection, so no statement runs twice. Errors after
+// sending bypass the retry as a resolved outcome and are rethrown unchanged.
+function retryWhileUnsent(query: DispatchableQuery, auth: IamAuth): void {
+  // Cursors replace resolve/reject on every batch; they are left to postgres.js.
+  if (query.cursorFn) return
+  const dispatch = query.handler
+  const settle = { resolve: query.resolve, reject: query.reject }
+  const attempt = (): Promise<Outcome> =>
+    new Promise((resolve, reject) => {
+      query.resolve = (value) => {
+        query.active = false
+        resolve({ sent: false, value })
+      }
+      query.reject = (error) => {
+        query.active = false
+        if (query.state === null) reject(error)
+        else resolve({ sent: true, error })
+      }
+      dispatch(query)
+    })
+  query.handler = () => {
+    auth.retry(attempt).then(
+      (outcome) => (outcome.sent ? settle.reject(outcome.error) : settle.resolve(outcome.value)),
+      settle.reject,
+    )
+  }
+}
+
+function withConnectRetry(sql: postgres.Sql, auth: IamAuth): postgres.Sql {
+  const wrapQueries =
+    <A extends unknown[]>(create: (...args: A) => unknown) =>
+    (...args: A): unknown => {
+      const query = create(...args)
+      if (isDispatchable(query)) retryWhileUnsent(query, auth)
+      return query
+    }
+  const reserve = sql.reserve
+  // `sql.begin` sends its BEGIN through `sql.unsafe`, so transactions get the retry from the wrapped unsafe.
+  Object.assign(sql, {
+    unsafe: wrapQueries(sql.unsafe),
+    file: wrapQueries(sql.file),
+    reserve: () => auth.retry(() => reserve()),
+  })
+  const tagged = wrapQueries(sql as unknown as (...args: unknown[]) => unknown)
+  return new Proxy(sql, { apply: (_target, _this, args: unknown[]) => tagged(...args) })
+}

@@ -1,0 +1,35 @@
+import type { IamAuthOptions } from '@rds-iam/core'
+
+export type Row = Record<string, unknown>
+
+/** What the suite hands an adapter: the driver-neutral parts of a config. */
+export interface TargetConfig {
+  host: string
+  port: number
+  user: string
+  database: string
+  ssl: IamAuthOptions['ssl']
+  iam: Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
+  max: number
+}
+
+/** One connection taken out of the pool and kept open. */
+export interface HeldConnection {
+  query(text: string): Promise<Row[]>
+  release(): Promise<void>
+}
+
+/** A pool (or pool-like `sql`) made by an adapter. */
+export interface TargetPool {
+  query(text: string): Promise<Row[]>
+  hold(): Promise<HeldConnection>
+  end(): Promise<void>
+  /** Connections the pool keeps, where the driver tells; a failed connect must never stay among them. */
+  connectionCount?(): number
+}
+
+/** An adapter as the conformance suite drives it. */
+export interface ConformanceTarget {
+  name: string
+  createPool(config: TargetConfig): TargetPool
+}

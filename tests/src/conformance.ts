@@ -1,0 +1,269 @@
+import { type IamEvent, type IamLogger, RdsIamError } from '@rds-iam/core'
+import { type Emulator, startEmulator } from '@rds-iam/emulator'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { ConformanceTarget, TargetConfig, TargetPool } from './conformance-target'
+import { startImpostor } from './impostor'
+import { createSecretWatch } from './secret-watch'
+
+interface EventLog {
+  onEvent(event: IamEvent): void
+  count(type: IamEvent['type']): number
+  retries(): Extract<IamEvent, { type: 'auth-retry' }>[]
+}
+
+/**
+ * The behaviours every adapter must show, driven through the adapter's own pool against the emulator in front of
+ * a real PostgreSQL: real TLS, real tokens, real driver.
+ */
+export function describeConformance(target: ConformanceTarget): void {
+  describe(`${target.name} conformance`, () => {
+    const watch = createSecretWatch()
+    const denied = new Set<string>()
+    const pools: TargetPool[] = []
+    let emulator: Emulator
+
+    beforeAll(async () => {
+      emulator = await startEmulator({
+        upstream: inject('postgres'),
+        policy: ({ user }) => !denied.has(user),
+        onEvent: (event) => watch.recordValue(event),
+      })
+    })
+    afterEach(async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()))
+    })
+    afterAll(async () => {
+      await emulator?.close()
+    })
+
+    const logger: IamLogger = {
+      debug: (message, event) => watch.recordValue({ message, event }),
+      info: (message, event) => watch.recordValue({ message, event }),
+      warn: (message, event) => watch.recordValue({ message, event }),
+      error: (message, event) => watch.recordValue({ message, event }),
+    }
+
+    function recordEvents(): EventLog {
+      const events: IamEvent[] = []
+      return {
+        onEvent: (event) => {
+          events.push(event)
+          watch.recordValue(event)
+        },
+        count: (type) => events.filter((event) => event.type === type).length,
+        retries: () => events.filter((event) => event.type === 'auth-retry'),
+      }
+    }
+
+    // Each test signs in as its own user, so its first token is a cold start of the process-wide cache.
+    async function iamUser(label: string): Promise<string> {
+      const user = `${target.name}_${label}`.replace(/\W/g, '_').toLowerCase()
+      await emulator.createIamUser(user)
+      return user
+    }
+
+    function configFor(user: string, events: EventLog, overrides: Partial<TargetConfig> = {}): TargetConfig {
+      return {
+        host: emulator.host,
+        port: emulator.port,
+        user,
+        database: 'postgres',
+        ssl: { ca: emulator.ca },
+        max: 10,
+        ...overrides,
+        iam: {
+          tokenHost: emulator.endpoint,
+          region: emulator.region,
+          credentials: emulator.credentials,
+          onEvent: events.onEvent,
+          logger,
+          ...overrides.iam,
+        },
+      }
+    }
+
+    function open(config: TargetConfig): TargetPool {
+      const pool = target.createPool(config)
+      pools.push(pool)
+      watch.recordValue(pool)
+      return pool
+    }
+
+    async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+      const error = await promise.then(
+        () => undefined,
+        (failure: unknown) => failure,
+      )
+      watch.recordError(error)
+      return error
+    }
+
+    it('a. connects with an IAM token and queries as the IAM user', async () => {
+      const user = await iamUser('a')
+      const accepted = emulator.stats().accepted
+      const pool = open(configFor(user, recordEvents()))
+      const [row] = await pool.query('select current_user as who, 40 + 2 as answer')
+      expect(row).toMatchObject({ who: user, answer: 42 })
+      expect(emulator.stats().accepted).toBe(accepted + 1)
+    })
+
+    it('b. many connections share one token', async () => {
+      const events = recordEvents()
+      const user = await iamUser('b')
+      const accepted = emulator.stats().accepted
+      const pool = open(configFor(user, events, { max: 5 }))
+      const held = await Promise.all(Array.from({ length: 5 }, () => pool.hold()))
+      const pids = await Promise.all(held.map(async (connection) => (await connection.query('select pg_backend_pid() as pid'))[0]?.pid))
+      await Promise.all(held.map((connection) => connection.release()))
+      expect(new Set(pids).size).toBe(5)
+      expect(emulator.stats().accepted).toBe(accepted + 5)
+      expect(events.count('token-generated')).toBe(1)
+    })
+
+    it('c. a token past its life is replaced for new connections while open ones keep working', async () => {
+      const events = recordEvents()
+      const user = await iamUser('c')
+      let skewMs = 0
+      const clock = { now: () => Date.now() + skewMs }
+      const rejected = totalRejections(emulator)
+      const pool = open(configFor(user, events, { iam: { clock } }))
+      const first = await pool.hold()
+      skewMs = 16 * 60_000
+      const second = await pool.hold()
+      expect(await second.query('select 1 as one')).toEqual([{ one: 1 }])
+      expect(await first.query('select 2 as two')).toEqual([{ two: 2 }])
+      await Promise.all([first.release(), second.release()])
+      expect(events.count('token-generated')).toBe(2)
+      expect(totalRejections(emulator)).toBe(rejected)
+    })
+
+    it('c. tokens the server expires early are replaced through one retry; open connections keep working', async () => {
+      const events = recordEvents()
+      const user = await iamUser('c_server')
+      const expired = emulator.stats().rejected.expired ?? 0
+      const pool = open(configFor(user, events))
+      const first = await pool.hold()
+      emulator.setTokenLifetime(1)
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 2_100))
+        const second = await pool.hold()
+        expect(await second.query('select 1 as one')).toEqual([{ one: 1 }])
+        await second.release()
+      } finally {
+        emulator.setTokenLifetime(900)
+      }
+      expect(await first.query('select 2 as two')).toEqual([{ two: 2 }])
+      await first.release()
+      expect(emulator.stats().rejected.expired).toBe(expired + 1)
+      expect(events.count('token-generated')).toBe(2)
+      expect(events.retries().map((retry) => retry.kind)).toEqual(['token-rejected'])
+    })
+
+    it('d. a rejected authentication is retried transparently with a fresh token', async () => {
+      const events = recordEvents()
+      const user = await iamUser('d')
+      const pool = open(configFor(user, events))
+      emulator.rejectNext(1)
+      expect(await pool.query('select current_user as who')).toEqual([{ who: user }])
+      expect(events.retries()).toHaveLength(1)
+      expect(events.count('token-invalidated')).toBe(1)
+      expect(events.count('token-generated')).toBe(2)
+      if (pool.connectionCount) expect(pool.connectionCount()).toBe(1)
+    })
+
+    it('e. a permanent rejection retries exactly once, then fails with the hint; the pool recovers', async () => {
+      const events = recordEvents()
+      const user = await iamUser('e')
+      denied.add(user)
+      const byPolicy = emulator.stats().rejected.policy ?? 0
+      const pool = open(configFor(user, events))
+      const error = await failureOf(pool.query('select 1'))
+      expect(error).toBeInstanceOf(RdsIamError)
+      expect(error).toMatchObject({ code: 'token-rejected' })
+      expect((error as RdsIamError).hint).toContain('rds-db:connect')
+      expect(events.retries()).toHaveLength(1)
+      expect(emulator.stats().rejected.policy).toBe(byPolicy + 2)
+      if (pool.connectionCount) expect(pool.connectionCount()).toBe(0)
+      denied.delete(user)
+      expect(await pool.query('select current_user as who')).toEqual([{ who: user }])
+    })
+
+    it('f. an impostor TLS server never receives the token', async () => {
+      const foreignCa = await startImpostor([emulator.endpoint, '127.0.0.1'])
+      const wrongName = await startImpostor(['impostor.example.com', '127.0.0.1'])
+      try {
+        const events = recordEvents()
+        const user = await iamUser('f')
+        const viaForeignCa = open(configFor(user, events, { port: foreignCa.port, iam: { tokenPort: emulator.port } }))
+        const viaWrongName = open(
+          configFor(user, events, { port: wrongName.port, ssl: { ca: wrongName.ca }, iam: { tokenPort: emulator.port } }),
+        )
+        expect(await failureOf(viaForeignCa.query('select 1'))).toBeInstanceOf(Error)
+        expect(await failureOf(viaWrongName.query('select 1'))).toBeInstanceOf(Error)
+        expect(foreignCa.bytesAfterHandshake()).toBe(0)
+        expect(wrongName.bytesAfterHandshake()).toBe(0)
+        expect(events.retries()).toHaveLength(0)
+      } finally {
+        await Promise.all([foreignCa.close(), wrongName.close()])
+      }
+    })
+
+    it('f. turning TLS off is refused before dialing', async () => {
+      const before = emulator.stats()
+      for (const ssl of [false, 'disable'] as const) {
+        const error = await failureOf(Promise.resolve().then(() => open(configFor('nobody', recordEvents(), { ssl }))))
+        expect(error).toBeInstanceOf(RdsIamError)
+        expect(error).toMatchObject({ code: 'ssl-required' })
+      }
+      expect(emulator.stats()).toEqual(before)
+    })
+
+    it('g. 100 concurrent queries on a cold pool generate one token', async () => {
+      const events = recordEvents()
+      const user = await iamUser('g')
+      const pool = open(configFor(user, events))
+      const rows = await Promise.all(Array.from({ length: 100 }, (_, i) => pool.query(`select ${i} as i`)))
+      expect(rows.map(([row]) => row?.i)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+      expect(events.count('token-generated')).toBe(1)
+    })
+
+    it('i. a user without rds_iam fails as not-iam-user, without a retry', async () => {
+      const events = recordEvents()
+      const user = `${target.name}_plain`.replace(/\W/g, '_')
+      await emulator.createPasswordUser(user, 'a-real-password')
+      const pool = open(configFor(user, events))
+      const error = await failureOf(pool.query('select 1'))
+      expect(error).toBeInstanceOf(RdsIamError)
+      expect(error).toMatchObject({ code: 'not-iam-user' })
+      expect((error as RdsIamError).hint).toContain('rds_iam')
+      expect(events.retries()).toHaveLength(0)
+    })
+
+    it('j. a throttled endpoint is retried with backoff until it lets the connections in', async () => {
+      const events = recordEvents()
+      const user = await iamUser('j')
+      const pool = open(configFor(user, events, { max: 8, iam: { retry: { maxThrottleMs: 20_000 } } }))
+      emulator.throttle(2)
+      const started = Date.now()
+      try {
+        const held = await Promise.all(Array.from({ length: 8 }, () => pool.hold()))
+        await Promise.all(held.map((connection) => connection.release()))
+      } finally {
+        emulator.throttle(null)
+      }
+      expect(Date.now() - started).toBeLessThan(20_000)
+      const throttled = events.retries().filter((retry) => retry.kind === 'throttled')
+      expect(throttled.length).toBeGreaterThan(0)
+      expect(throttled.every((retry) => retry.delayMs >= 0)).toBe(true)
+    })
+
+    it('h. no token or secret key appears in any error, stack, event or log of the suite', () => {
+      expect(watch.size()).toBeGreaterThan(50)
+      expect(watch.leaks([emulator.credentials.secretAccessKey])).toEqual([])
+    })
+  })
+}
+
+function totalRejections(emulator: Emulator): number {
+  return Object.values(emulator.stats().rejected).reduce((sum, count) => sum + (count ?? 0), 0)
+}
