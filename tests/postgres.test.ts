@@ -1,4 +1,5 @@
 import { createSql } from '@rds-iam/postgres'
+import type { HeldConnection } from './src/conformance-target'
 import { describeConformance } from './src/conformance'
 
 describeConformance({
@@ -7,13 +8,26 @@ describeConformance({
     const sql = createSql({ ...config, onnotice: () => {} })
     return {
       query: (text) => sql.unsafe(text),
-      hold: async () => {
-        const reserved = await sql.reserve()
-        return {
-          query: (text) => reserved.unsafe(text),
-          release: async () => reserved.release(),
-        }
-      },
+      // A connection is held by a transaction that waits for its release: `sql.begin` goes through the adapter's
+      // retry, where `sql.reserve` does not (see the adapter).
+      hold: () =>
+        new Promise<HeldConnection>((resolveHeld, rejectHeld) => {
+          let release = (): void => {}
+          const released = new Promise<void>((resolve) => {
+            release = resolve
+          })
+          const transaction = sql.begin(async (tx) => {
+            resolveHeld({
+              query: (text) => tx.unsafe(text),
+              release: async () => {
+                release()
+                await transaction
+              },
+            })
+            await released
+          })
+          transaction.catch(rejectHeld)
+        }),
       end: () => sql.end({ timeout: 5 }),
     }
   },

@@ -57,7 +57,7 @@ export function describeConformance(target: ConformanceTarget): void {
 
     // Each test signs in as its own user, so its first token is a cold start of the process-wide cache.
     async function iamUser(label: string): Promise<string> {
-      const user = `${target.name}_${label}`.replace(/\W/g, '_').toLowerCase()
+      const user = `conf_${target.name}_${label}`.replace(/\W/g, '_').toLowerCase()
       await emulator.createIamUser(user)
       return user
     }
@@ -229,7 +229,7 @@ export function describeConformance(target: ConformanceTarget): void {
 
     it('i. a user without rds_iam fails as not-iam-user, without a retry', async () => {
       const events = recordEvents()
-      const user = `${target.name}_plain`.replace(/\W/g, '_')
+      const user = `conf_${target.name}_plain`.replace(/\W/g, '_')
       await emulator.createPasswordUser(user, 'a-real-password')
       const pool = open(configFor(user, events))
       const error = await failureOf(pool.query('select 1'))

@@ -18,15 +18,25 @@ export interface ConnectionSettings {
  * @example parseConnectionUrl('postgres://app@mydb.cluster-abc.us-east-1.rds.amazonaws.com/app?sslmode=verify-full')
  */
 export function parseConnectionUrl(url: string): ConnectionSettings {
-  const parsed = parseUrl(url)
+  const { rest, sslmode } = takeSslMode(url)
+  const parsed = parseUrl(rest)
   const port = parsed.port ? Number(parsed.port) : undefined
   return {
     host: parsed.host || undefined,
     port,
     user: parsed.user || undefined,
     database: parsed.database || undefined,
-    ssl: sslFromUrl(parsed.sslmode, parsed.ssl),
+    ssl: sslFromUrl(sslmode, parsed.ssl),
   }
+}
+
+// sslmode is read here rather than by pg-connection-string, which warns that pg's own sslmode meanings will
+// change: meanings this library does not use, since it maps sslmode onto its own policy.
+function takeSslMode(url: string): { rest: string; sslmode: string | undefined } {
+  const match = /([?&])sslmode=([^&#]*)&?/.exec(url)
+  if (!match) return { rest: url, sslmode: undefined }
+  const rest = url.slice(0, match.index) + (match[0].endsWith('&') ? match[1] : '') + url.slice(match.index + match[0].length)
+  return { rest: rest.replace(/[?&]$/, ''), sslmode: decodeURIComponent(match[2] ?? '') }
 }
 
 /** The libpq variables node-postgres and postgres.js honour: PGHOST, PGPORT, PGUSER, PGDATABASE. */
@@ -51,7 +61,7 @@ export function mergeConnectionSettings(...layers: ConnectionSettings[]): Connec
 }
 
 type ConnectionStringModule = typeof import('pg-connection-string')
-type ParsedUrl = ReturnType<ConnectionStringModule['parse']> & { sslmode?: string }
+type ParsedUrl = ReturnType<ConnectionStringModule['parse']>
 
 function parseUrl(url: string): ParsedUrl {
   try {

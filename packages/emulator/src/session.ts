@@ -72,6 +72,11 @@ export function startSession(socket: Socket, context: SessionContext): Session {
   // users on its socket), anything the client already sent after it, then bytes both ways.
   const relay = (startup: Startup, reader: MessageReader): void => {
     clearTimeout(timer)
+    // The client may have left while its login was checked; an upstream session opened now would linger.
+    if (client.destroyed) {
+      destroy()
+      return
+    }
     const pending = reader.release()
     const upstream = context.upstream.connect()
     server = upstream
@@ -145,6 +150,7 @@ export function startSession(socket: Socket, context: SessionContext): Session {
       if (packet.kind === 'startup') return login(packet, reader, encrypted)
       if (packet.kind === 'cancel-request') {
         const upstream = context.upstream.connect()
+        // PostgreSQL never tells a client whether its cancel worked, so a failed one is only dropped.
         upstream.on('error', () => undefined)
         upstream.end(packet.raw)
         context.emit({ type: 'cancel-forwarded' })

@@ -14,7 +14,7 @@ const closers: Array<() => Promise<void>> = []
 
 beforeAll(async () => {
   emulator = await startEmulator({ upstream: inject('postgres') })
-  await emulator.createIamUser('pg_adapter_user')
+  await emulator.createIamUser('iam_pg_user')
   workDir = await mkdtemp(join(tmpdir(), 'rds-iam-pg-'))
   caFile = join(workDir, 'ca.pem')
   await writeFile(caFile, emulator.ca)
@@ -45,7 +45,7 @@ function pool(config: IamPoolConfig): pg.Pool {
 const baseConfig = (): IamPoolConfig => ({
   host: emulator.host,
   port: emulator.port,
-  user: 'pg_adapter_user',
+  user: 'iam_pg_user',
   database: 'postgres',
   ssl: { ca: emulator.ca },
   iam: iamBlock(),
@@ -61,7 +61,7 @@ describe('createPool', () => {
     const iamPool = pool({ ...baseConfig(), iam: iamBlock(events) })
     emulator.rejectNext(1)
     const client = await iamPool.connect()
-    expect((await client.query('select current_user as who')).rows).toEqual([{ who: 'pg_adapter_user' }])
+    expect((await client.query('select current_user as who')).rows).toEqual([{ who: 'iam_pg_user' }])
     client.release()
     expect(iamPool.totalCount).toBe(1)
     expect(events.filter((event) => event.type === 'auth-retry')).toHaveLength(1)
@@ -79,7 +79,7 @@ describe('createPool', () => {
         }, reject)
       })
     })
-    expect(who).toBe('pg_adapter_user')
+    expect(who).toBe('iam_pg_user')
   })
 })
 
@@ -109,14 +109,14 @@ describe('createClient', () => {
 
 describe('connectionString', () => {
   const url = (query: string, password = ''): string =>
-    `postgres://pg_adapter_user${password}@${emulator.host}:${emulator.port}/postgres?${query}`
+    `postgres://iam_pg_user${password}@${emulator.host}:${emulator.port}/postgres?${query}`
 
   it('never lets the URL password override the token, and keeps sslrootcert', async () => {
     const iamPool = pool({
       connectionString: url(`sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`, ':not-the-token'),
       iam: iamBlock(),
     })
-    expect((await iamPool.query('select current_user as who')).rows).toEqual([{ who: 'pg_adapter_user' }])
+    expect((await iamPool.query('select current_user as who')).rows).toEqual([{ who: 'iam_pg_user' }])
   })
 
   it('refuses sslmode=disable before dialing', () => {
@@ -154,12 +154,12 @@ describe('libpq environment variables', () => {
     Object.assign(process.env, {
       PGHOST: emulator.host,
       PGPORT: String(emulator.port),
-      PGUSER: 'pg_adapter_user',
+      PGUSER: 'iam_pg_user',
       PGDATABASE: 'postgres',
     })
     const iamPool = pool({ ssl: { ca: emulator.ca }, iam: iamBlock() })
     const { rows } = await iamPool.query('select current_user as who, current_database() as db')
-    expect(rows).toEqual([{ who: 'pg_adapter_user', db: 'postgres' }])
+    expect(rows).toEqual([{ who: 'iam_pg_user', db: 'postgres' }])
   })
 
   it('names the missing host when neither the config nor PGHOST gives one', () => {

@@ -69,7 +69,8 @@ function resolveConfig(config: IamClientConfig): ResolvedConfig {
   return { auth, pgConfig }
 }
 
-type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void
+type ClientConnectCallback = (err: Error | null, client?: pg.Client) => void
+type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: Error | boolean) => void) => void
 
 /**
  * A real `pg.Pool` whose connections sign in with IAM tokens over verified TLS. A connect rejected for its token
@@ -108,16 +109,16 @@ export function createPool(config: IamPoolConfig): pg.Pool {
 export function createClient(config: IamClientConfig): pg.Client {
   const { auth, pgConfig } = resolveConfig(config)
   class IamClient extends pg.Client {
-    override connect(): Promise<void>
-    override connect(callback: (err: Error) => void): void
-    override connect(callback?: (err: Error) => void): Promise<void> | undefined {
+    override connect(): Promise<pg.Client>
+    override connect(callback: ClientConnectCallback): void
+    override connect(callback?: ClientConnectCallback): Promise<pg.Client> | undefined {
       let attempt = 0
       const connecting = auth.retry(() => {
         if (attempt++ > 0) resetAfterFailedConnect(this, pgConfig)
         return super.connect()
       })
       if (!callback) return connecting
-      connecting.then(() => callback(undefined as unknown as Error), callback)
+      connecting.then((client) => callback(null, client), callback)
       return undefined
     }
   }

@@ -125,13 +125,10 @@ function withConnectRetry(sql: postgres.Sql, auth: IamAuth): postgres.Sql {
       if (isDispatchable(query)) retryWhileUnsent(query, auth)
       return query
     }
-  const reserve = sql.reserve
   // `sql.begin` sends its BEGIN through `sql.unsafe`, so transactions get the retry from the wrapped unsafe.
-  Object.assign(sql, {
-    unsafe: wrapQueries(sql.unsafe),
-    file: wrapQueries(sql.file),
-    reserve: () => auth.retry(() => reserve()),
-  })
+  // `sql.reserve` is left alone: postgres.js keeps a reservation whose connect failed in its queue and later
+  // hands it a connection nobody releases, so retrying it would leak one connection per failed attempt.
+  Object.assign(sql, { unsafe: wrapQueries(sql.unsafe), file: wrapQueries(sql.file) })
   const tagged = wrapQueries(sql as unknown as (...args: unknown[]) => unknown)
   return new Proxy(sql, { apply: (_target, _this, args: unknown[]) => tagged(...args) })
 }
