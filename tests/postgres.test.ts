@@ -1,6 +1,6 @@
 import { createSql } from '@rds-iam/postgres'
-import type { HeldConnection } from './src/conformance-target'
 import { describeConformance } from './src/conformance'
+import type { HeldConnection } from './src/conformance-target'
 
 describeConformance({
   name: 'postgres',

@@ -4,7 +4,10 @@ import { Signer } from '@aws-sdk/rds-signer'
 import { createIamAuth, type IamEvent } from '@rds-iam/core'
 
 const endpoint = { hostname: 'bench.cluster-abc123def456.us-east-1.rds.amazonaws.com', port: 5432 }
-const credentials = { accessKeyId: 'AKIABENCHMARK0000000', secretAccessKey: 'bench-secret-key-not-real-0000000000000' }
+const credentials = {
+  accessKeyId: 'AKIABENCHMARK0000000',
+  secretAccessKey: 'bench-secret-key-not-real-0000000000000',
+}
 const rounds = 20_000
 
 async function timePerCall(label: string, call: () => Promise<unknown>): Promise<number> {
@@ -26,7 +29,9 @@ const auth = createIamAuth({
 })
 
 const cold = await Promise.all(Array.from({ length: 100 }, () => auth.getToken()))
-console.log(`100 concurrent cold getToken(): ${generated.length} token generated, ${new Set(cold).size} distinct token`)
+console.log(
+  `100 concurrent cold getToken(): ${generated.length} token generated, ${new Set(cold).size} distinct token`,
+)
 
 const signer = new Signer({ ...endpoint, username: 'bench_user', region: 'us-east-1', credentials })
 const uncached = await timePerCall('sign per connection (Signer.getAuthToken)', () => signer.getAuthToken())

@@ -113,7 +113,9 @@ export function describeConformance(target: ConformanceTarget): void {
       const accepted = emulator.stats().accepted
       const pool = open(configFor(user, events, { max: 5 }))
       const held = await Promise.all(Array.from({ length: 5 }, () => pool.hold()))
-      const pids = await Promise.all(held.map(async (connection) => (await connection.query('select pg_backend_pid() as pid'))[0]?.pid))
+      const pids = await Promise.all(
+        held.map(async (connection) => (await connection.query('select pg_backend_pid() as pid'))[0]?.pid),
+      )
       await Promise.all(held.map((connection) => connection.release()))
       expect(new Set(pids).size).toBe(5)
       expect(emulator.stats().accepted).toBe(accepted + 5)
@@ -194,9 +196,15 @@ export function describeConformance(target: ConformanceTarget): void {
       try {
         const events = recordEvents()
         const user = await iamUser('f')
-        const viaForeignCa = open(configFor(user, events, { port: foreignCa.port, iam: { tokenPort: emulator.port } }))
+        const viaForeignCa = open(
+          configFor(user, events, { port: foreignCa.port, iam: { tokenPort: emulator.port } }),
+        )
         const viaWrongName = open(
-          configFor(user, events, { port: wrongName.port, ssl: { ca: wrongName.ca }, iam: { tokenPort: emulator.port } }),
+          configFor(user, events, {
+            port: wrongName.port,
+            ssl: { ca: wrongName.ca },
+            iam: { tokenPort: emulator.port },
+          }),
         )
         expect(await failureOf(viaForeignCa.query('select 1'))).toBeInstanceOf(Error)
         expect(await failureOf(viaWrongName.query('select 1'))).toBeInstanceOf(Error)
@@ -211,7 +219,9 @@ export function describeConformance(target: ConformanceTarget): void {
     it('f. turning TLS off is refused before dialing', async () => {
       const before = emulator.stats()
       for (const ssl of [false, 'disable'] as const) {
-        const error = await failureOf(Promise.resolve().then(() => open(configFor('nobody', recordEvents(), { ssl }))))
+        const error = await failureOf(
+          Promise.resolve().then(() => open(configFor('nobody', recordEvents(), { ssl }))),
+        )
         expect(error).toBeInstanceOf(RdsIamError)
         expect(error).toMatchObject({ code: 'ssl-required' })
       }

@@ -11,7 +11,8 @@ describe('parseConnectionUrl', () => {
     const onWarning = (warning: unknown): number => warnings.push(warning)
     process.on('warning', onWarning)
     try {
-      for (const sslmode of ['prefer', 'require', 'verify-ca']) parseConnectionUrl(`postgres://a@h/d?sslmode=${sslmode}`)
+      for (const sslmode of ['prefer', 'require', 'verify-ca'])
+        parseConnectionUrl(`postgres://a@h/d?sslmode=${sslmode}`)
       await new Promise((resolve) => setImmediate(resolve))
     } finally {
       process.off('warning', onWarning)
@@ -44,7 +45,9 @@ describe('parseConnectionUrl', () => {
   })
 
   it('finds sslmode among other parameters and keeps the rest', () => {
-    const settings = parseConnectionUrl('postgres://app@db.example.com/orders?application_name=x&sslmode=verify-ca&port=7000')
+    const settings = parseConnectionUrl(
+      'postgres://app@db.example.com/orders?application_name=x&sslmode=verify-ca&port=7000',
+    )
     expect(settings).toMatchObject({ port: 7000, ssl: { mode: 'verify-ca' } })
   })
 

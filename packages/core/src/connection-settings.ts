@@ -35,7 +35,10 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
 function takeSslMode(url: string): { rest: string; sslmode: string | undefined } {
   const match = /([?&])sslmode=([^&#]*)&?/.exec(url)
   if (!match) return { rest: url, sslmode: undefined }
-  const rest = url.slice(0, match.index) + (match[0].endsWith('&') ? match[1] : '') + url.slice(match.index + match[0].length)
+  const rest =
+    url.slice(0, match.index) +
+    (match[0].endsWith('&') ? match[1] : '') +
+    url.slice(match.index + match[0].length)
   return { rest: rest.replace(/[?&]$/, ''), sslmode: decodeURIComponent(match[2] ?? '') }
 }
 

@@ -113,7 +113,10 @@ describe('connectionString', () => {
 
   it('never lets the URL password override the token, and keeps sslrootcert', async () => {
     const iamPool = pool({
-      connectionString: url(`sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`, ':not-the-token'),
+      connectionString: url(
+        `sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`,
+        ':not-the-token',
+      ),
       iam: iamBlock(),
     })
     expect((await iamPool.query('select current_user as who')).rows).toEqual([{ who: 'iam_pg_user' }])

@@ -56,7 +56,13 @@ function resolveConfig(config: IamClientConfig): ResolvedConfig {
     { host, port: port === undefined ? undefined : Number(port), user, database, ssl },
     connectionString ? parseConnectionUrl(connectionString) : {},
   )
-  const auth = createIamAuth({ ...iam, host: settings.host ?? '', port: settings.port, user: settings.user ?? '', ssl: settings.ssl })
+  const auth = createIamAuth({
+    ...iam,
+    host: settings.host ?? '',
+    port: settings.port,
+    user: settings.user ?? '',
+    ssl: settings.ssl,
+  })
   const pgConfig: pg.ClientConfig = {
     ...driverOptions,
     host: auth.host,
@@ -70,7 +76,11 @@ function resolveConfig(config: IamClientConfig): ResolvedConfig {
 }
 
 type ClientConnectCallback = (err: Error | null, client?: pg.Client) => void
-type ConnectCallback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: Error | boolean) => void) => void
+type ConnectCallback = (
+  err: Error | undefined,
+  client?: pg.PoolClient,
+  done?: (release?: Error | boolean) => void,
+) => void
 
 /**
  * A real `pg.Pool` whose connections sign in with IAM tokens over verified TLS. A connect rejected for its token

@@ -83,7 +83,11 @@ describe('createSql', () => {
       () => undefined,
       (error: unknown) => error,
     )
-    await waitFor(async () => (await emulator.query("select 1 from pg_stat_activity where query like 'insert into pgjs_sent%'")).length === 1)
+    await waitFor(
+      async () =>
+        (await emulator.query("select 1 from pg_stat_activity where query like 'insert into pgjs_sent%'"))
+          .length === 1,
+    )
     emulator.dropConnections()
     const error = await running
     expect(error).toBeInstanceOf(Error)

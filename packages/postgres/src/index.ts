@@ -24,7 +24,8 @@ export { classifyError, RdsIamError } from '@rds-iam/core'
 export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
 
 /** postgres.js options without a password (the token is the password) plus `iam`. */
-export interface IamSqlOptions extends Omit<postgres.Options<{}>, 'pass' | 'password' | 'ssl'> {
+export interface IamSqlOptions
+  extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'pass' | 'password' | 'ssl'> {
   /**
    * TLS policy. Default `verify-full` against the Amazon RDS CAs; `false` and `disable` are refused.
    * @example ssl: { ca: readFileSync('rds-ca.pem') }
@@ -48,8 +49,12 @@ export interface IamSqlOptions extends Omit<postgres.Options<{}>, 'pass' | 'pass
  */
 export function createSql(options: IamSqlOptions): postgres.Sql
 export function createSql(url: string, options?: IamSqlOptions): postgres.Sql
-export function createSql(urlOrOptions: string | IamSqlOptions, maybeOptions: IamSqlOptions = {}): postgres.Sql {
-  const [url, options] = typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions] : [undefined, urlOrOptions]
+export function createSql(
+  urlOrOptions: string | IamSqlOptions,
+  maybeOptions: IamSqlOptions = {},
+): postgres.Sql {
+  const [url, options] =
+    typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions] : [undefined, urlOrOptions]
   const { iam, ssl, host, hostname, port, user, username, database, db, ...driverOptions } = options
   // postgres.js layers settings this way: libpq variables, then the URL, then explicit options.
   const settings = mergeConnectionSettings(readLibpqEnv(), url ? parseConnectionUrl(url) : {}, {
@@ -59,7 +64,13 @@ export function createSql(urlOrOptions: string | IamSqlOptions, maybeOptions: Ia
     database: database ?? db,
     ssl,
   })
-  const auth = createIamAuth({ ...iam, host: settings.host ?? '', port: settings.port, user: settings.user ?? '', ssl: settings.ssl })
+  const auth = createIamAuth({
+    ...iam,
+    host: settings.host ?? '',
+    port: settings.port,
+    user: settings.user ?? '',
+    ssl: settings.ssl,
+  })
   const sql = postgres({
     ...driverOptions,
     host: auth.host,
@@ -110,10 +121,12 @@ function retryWhileUnsent(query: DispatchableQuery, auth: IamAuth): void {
       dispatch(query)
     })
   query.handler = () => {
-    auth.retry(attempt).then(
-      (outcome) => (outcome.sent ? settle.reject(outcome.error) : settle.resolve(outcome.value)),
-      settle.reject,
-    )
+    auth
+      .retry(attempt)
+      .then(
+        (outcome) => (outcome.sent ? settle.reject(outcome.error) : settle.resolve(outcome.value)),
+        settle.reject,
+      )
   }
 }
 
