@@ -1,6 +1,6 @@
 import { type IamEvent, type IamLogger, RdsIamError } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { ConformanceTarget, TargetConfig, TargetPool } from './conformance-target'
 import { startImpostor } from './impostor'
 import { createSecretWatch } from './secret-watch'
@@ -265,6 +265,25 @@ export function describeConformance(target: ConformanceTarget): void {
       const throttled = events.retries().filter((retry) => retry.kind === 'throttled')
       expect(throttled.length).toBeGreaterThan(0)
       expect(throttled.every((retry) => retry.delayMs >= 0)).toBe(true)
+    })
+
+    it('k. PGHOST, PGPORT, PGUSER and PGDATABASE fill in what the config leaves out', async () => {
+      const user = await iamUser('k')
+      const env = {
+        PGHOST: emulator.host,
+        PGPORT: String(emulator.port),
+        PGUSER: user,
+        PGDATABASE: 'postgres',
+      }
+      for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
+      try {
+        const { host, port, user: _user, database, ...config } = configFor(user, recordEvents())
+        const pool = open(config)
+        const rows = await pool.query('select current_user as who, current_database() as db')
+        expect(rows).toEqual([{ who: user, db: 'postgres' }])
+      } finally {
+        vi.unstubAllEnvs()
+      }
     })
 
     it('h. no token or secret key appears in any error, stack, event or log of the suite', () => {

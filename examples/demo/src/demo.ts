@@ -1,9 +1,9 @@
 // The README's first command: a throwaway PostgreSQL, the RDS IAM emulator in front of it, and each adapter
 // signing in with a real IAM token over verified TLS, printed step by step.
 import type { TLSSocket } from 'node:tls'
-import type { IamEvent } from '@rds-iam/core'
+import type { ConnectionSettings, IamEvent } from '@rds-iam/core'
 import { type Emulator, type EmulatorEvent, startEmulator, startPostgres } from '@rds-iam/emulator'
-import { createPool, RdsIamError } from '@rds-iam/pg'
+import { createPool, type IamDriverOptions, RdsIamError } from '@rds-iam/pg'
 import { createSql } from '@rds-iam/postgres'
 
 const DEMO_USER = 'demo_user'
@@ -47,14 +47,15 @@ function describeEmulatorEvent(event: EmulatorEvent): void {
   if (event.type === 'auth-rejected') step('rejected', `the emulator refused ${event.user}: ${event.reason}`)
 }
 
-function iamOptions(emulator: Emulator): {
-  ssl: { ca: string }
-  iam: Parameters<typeof createPool>[0]['iam']
-} {
+// Every adapter gets the same driver-neutral config: dial the emulator, sign for and verify its RDS name.
+function connectionFor(emulator: Emulator, user: string): IamDriverOptions & ConnectionSettings {
   return {
+    host: emulator.host,
+    port: emulator.port,
+    user,
+    database: 'postgres',
     ssl: { ca: emulator.ca },
     iam: {
-      // The emulator listens on 127.0.0.1 but serves as an RDS endpoint: sign for that name and verify TLS against it.
       tokenHost: emulator.endpoint,
       region: emulator.region,
       credentials: emulator.credentials,
@@ -65,13 +66,7 @@ function iamOptions(emulator: Emulator): {
 
 async function demoPg(emulator: Emulator): Promise<void> {
   section('node-postgres (@rds-iam/pg)')
-  const pool = createPool({
-    host: emulator.host,
-    port: emulator.port,
-    user: DEMO_USER,
-    database: 'postgres',
-    ...iamOptions(emulator),
-  })
+  const pool = createPool(connectionFor(emulator, DEMO_USER))
   try {
     const client = await pool.connect()
     // pg keeps the TLS socket of a connection on `connection.stream`; the demo reads it only to show what was checked.
@@ -93,13 +88,7 @@ async function demoPg(emulator: Emulator): Promise<void> {
 
 async function demoPostgresJs(emulator: Emulator): Promise<void> {
   section('postgres.js (@rds-iam/postgres)')
-  const sql = createSql({
-    host: emulator.host,
-    port: emulator.port,
-    user: DEMO_USER,
-    database: 'postgres',
-    ...iamOptions(emulator),
-  })
+  const sql = createSql(connectionFor(emulator, DEMO_USER))
   try {
     // The emulator refuses the first sign-in, as RDS does with a token it no longer accepts.
     emulator.rejectNext(1)
@@ -116,16 +105,7 @@ async function demoFailures(emulator: Emulator): Promise<void> {
   await emulator.createPasswordUser('plain_user', 'not-an-iam-user')
   const attempts: Array<[string, () => Promise<unknown>]> = [
     ['ssl: false', async () => createPool({ host: emulator.host, user: DEMO_USER, ssl: false })],
-    [
-      'no rds_iam',
-      () =>
-        createPool({
-          host: emulator.host,
-          port: emulator.port,
-          user: 'plain_user',
-          ...iamOptions(emulator),
-        }).query('select 1'),
-    ],
+    ['no rds_iam', () => createPool(connectionFor(emulator, 'plain_user')).query('select 1')],
   ]
   for (const [label, attempt] of attempts) {
     const error = await attempt().then(

@@ -87,11 +87,12 @@ const rows: [string, unknown, ErrorKind, boolean][] = [
     'throttled',
     true,
   ],
+  // The application ended the pool itself: backing off would only delay the error.
   [
     'postgres.js CONNECTION_ENDED',
     driverError('CONNECTION_ENDED', 'write CONNECTION_ENDED db:5432'),
-    'throttled',
-    true,
+    'unknown',
+    false,
   ],
   ['ECONNRESET during auth', driverError('ECONNRESET', 'read ECONNRESET'), 'throttled', true],
   [

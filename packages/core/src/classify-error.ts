@@ -73,10 +73,10 @@ const isAuthTimeout: Predicate = (f) =>
   f.code === '57014' && /canceling authentication due to timeout/i.test(f.message)
 
 // RDS drops new connections it cannot authenticate in time: node-postgres and postgres.js report it like this.
+// postgres.js's CONNECTION_ENDED is not among them: it means the application ended the pool itself.
 const isDroppedDuringAuth: Predicate = (f) =>
   /Connection terminated unexpectedly/i.test(f.message) ||
   f.code === 'CONNECTION_CLOSED' ||
-  f.code === 'CONNECTION_ENDED' ||
   f.code === 'ECONNRESET'
 
 // The SSO provider says so when the cached `aws sso login` session has run out.

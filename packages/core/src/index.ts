@@ -6,6 +6,13 @@ export {
   readLibpqEnv,
 } from './connection-settings'
 export { createIamAuth, type IamAuthSummary } from './create-iam-auth'
+export {
+  createDriverAuth,
+  type DriverAuth,
+  type DriverSettings,
+  type IamDriverOptions,
+  type IamOptions,
+} from './driver-auth'
 export { isRdsIamError, RdsIamError, type RdsIamErrorOptions } from './errors'
 export { redact } from './redact'
 export { inferRegion } from './region'

@@ -143,30 +143,3 @@ describe('connectionString', () => {
     expect(iamPool.totalCount).toBe(0)
   })
 })
-
-describe('libpq environment variables', () => {
-  const saved = { ...process.env }
-  afterEach(() => {
-    for (const name of ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE']) {
-      if (saved[name] === undefined) delete process.env[name]
-      else process.env[name] = saved[name]
-    }
-  })
-
-  it('honours PGHOST, PGPORT, PGUSER and PGDATABASE', async () => {
-    Object.assign(process.env, {
-      PGHOST: emulator.host,
-      PGPORT: String(emulator.port),
-      PGUSER: 'iam_pg_user',
-      PGDATABASE: 'postgres',
-    })
-    const iamPool = pool({ ssl: { ca: emulator.ca }, iam: iamBlock() })
-    const { rows } = await iamPool.query('select current_user as who, current_database() as db')
-    expect(rows).toEqual([{ who: 'iam_pg_user', db: 'postgres' }])
-  })
-
-  it('names the missing host when neither the config nor PGHOST gives one', () => {
-    delete process.env.PGHOST
-    expect(() => createPool({ user: 'u', iam: iamBlock() })).toThrow(RdsIamError)
-  })
-})

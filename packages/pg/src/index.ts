@@ -1,74 +1,34 @@
-import {
-  type ConnectionSettings,
-  createIamAuth,
-  type IamAuth,
-  type IamAuthOptions,
-  mergeConnectionSettings,
-  parseConnectionUrl,
-  readLibpqEnv,
-} from '@rds-iam/core'
+import { createDriverAuth, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
 import pg from 'pg'
 
-export type {
-  AwsCredentialIdentity,
-  AwsCredentialProvider,
-  ErrorKind,
-  IamAuth,
-  IamEvent,
-  RdsIamErrorCode,
-  SslMode,
-  SslOptions,
-} from '@rds-iam/core'
-export { classifyError, RdsIamError } from '@rds-iam/core'
+export * from '@rds-iam/core'
 
-/** The `iam` block: everything of `createIamAuth` that the pg config does not already say. */
-export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
+/** pg's `PoolConfig` without a password (the token is the password) plus `ssl` policy and `iam`. */
+export interface IamPoolConfig extends Omit<pg.PoolConfig, 'password' | 'ssl'>, IamDriverOptions {}
 
-interface IamConfigFields {
-  /**
-   * TLS policy. Default `verify-full` against the Amazon RDS CAs; `false` and `disable` are refused.
-   * @example ssl: { ca: readFileSync('rds-ca.pem') }
-   */
-  ssl?: IamAuthOptions['ssl']
-  /**
-   * IAM settings: region, profile, credentials, tokenHost for tunnels, cache tuning, events.
-   * @example iam: { region: 'eu-west-1', onEvent: console.log }
-   */
-  iam?: IamOptions
-}
-
-/** pg's `PoolConfig` without a password (the token is the password) plus `iam`. */
-export interface IamPoolConfig extends Omit<pg.PoolConfig, 'password' | 'ssl'>, IamConfigFields {}
-
-/** pg's `ClientConfig` without a password (the token is the password) plus `iam`. */
-export interface IamClientConfig extends Omit<pg.ClientConfig, 'password' | 'ssl'>, IamConfigFields {}
+/** pg's `ClientConfig` without a password (the token is the password) plus `ssl` policy and `iam`. */
+export interface IamClientConfig extends Omit<pg.ClientConfig, 'password' | 'ssl'>, IamDriverOptions {}
 
 interface ResolvedConfig {
   auth: IamAuth
   pgConfig: pg.ClientConfig
 }
 
-// Settings layer as pg layers them: libpq variables, then the config, then the connection string on top.
 function resolveConfig(config: IamClientConfig): ResolvedConfig {
-  const { iam, connectionString, ssl, host, port, user, database, ...driverOptions } = config
-  const settings: ConnectionSettings = mergeConnectionSettings(
-    readLibpqEnv(),
-    { host, port: port === undefined ? undefined : Number(port), user, database, ssl },
-    connectionString ? parseConnectionUrl(connectionString) : {},
-  )
-  const auth = createIamAuth({
-    ...iam,
-    host: settings.host ?? '',
-    port: settings.port,
-    user: settings.user ?? '',
-    ssl: settings.ssl,
+  const { iam, connectionString, ssl, host, port, user, database: named, ...driverOptions } = config
+  const { auth, database } = createDriverAuth({
+    explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
+    url: connectionString,
+    // pg parses the connection string over its config, so the URL wins.
+    precedence: 'url',
+    iam,
   })
   const pgConfig: pg.ClientConfig = {
     ...driverOptions,
     host: auth.host,
     port: auth.port,
     user: auth.user,
-    database: settings.database,
+    database,
     password: () => auth.getToken(),
     ssl: auth.ssl,
   }
@@ -98,12 +58,9 @@ export function createPool(config: IamPoolConfig): pg.Pool {
     override connect(callback: ConnectCallback): void
     override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
       const connecting = auth.retry(() => super.connect())
-      if (!callback) return connecting
-      connecting.then(
-        (client) => callback(undefined, client, client.release),
-        (error: Error) => callback(error),
-      )
-      return undefined
+      return callback
+        ? settle(connecting, (client) => callback(undefined, client, client.release), callback)
+        : connecting
     }
   }
   return new IamPool(pgConfig as pg.PoolConfig)
@@ -127,12 +84,20 @@ export function createClient(config: IamClientConfig): pg.Client {
         if (attempt++ > 0) resetAfterFailedConnect(this, pgConfig)
         return super.connect()
       })
-      if (!callback) return connecting
-      connecting.then((client) => callback(null, client), callback)
-      return undefined
+      return callback ? settle(connecting, (client) => callback(null, client), callback) : connecting
     }
   }
   return new IamClient(pgConfig)
+}
+
+// pg's connect methods also take a node-style callback instead of returning the promise.
+function settle<T>(
+  promise: Promise<T>,
+  onValue: (value: T) => void,
+  onError: (error: Error) => void,
+): undefined {
+  promise.then(onValue, onError)
+  return undefined
 }
 
 /**

@@ -97,6 +97,17 @@ describe('createSql', () => {
     expect(after - before).toBeLessThanOrEqual(1)
   })
 
+  it('fails a query after sql.end() at once instead of backing off', async () => {
+    const events: IamEvent[] = []
+    const sql = createSql(options(events))
+    await sql`select 1`
+    await sql.end()
+    const started = Date.now()
+    await expect(sql`select 1`).rejects.toMatchObject({ code: 'CONNECTION_ENDED' })
+    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(retries(events)).toBe(0)
+  })
+
   it('fails with RdsIamError token-rejected after the one retry', async () => {
     const sql = open(createSql(options()))
     emulator.rejectNext(2)
@@ -109,28 +120,12 @@ describe('createSql', () => {
   })
 })
 
-describe('libpq environment variables', () => {
-  const names = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE'] as const
-  const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]))
-  afterEach(() => {
-    for (const name of names) {
-      if (saved[name] === undefined) delete process.env[name]
-      else process.env[name] = saved[name]
-    }
-  })
-
-  it('honours PGHOST, PGPORT, PGUSER and PGDATABASE', async () => {
-    Object.assign(process.env, {
-      PGHOST: emulator.host,
-      PGPORT: String(emulator.port),
-      PGUSER: 'pgjs_adapter_user',
-      PGDATABASE: 'postgres',
-    })
-    const { host, port, user, database, ...rest } = options()
-    const sql = open(createSql(rest))
-    expect(await sql`select current_user as who, current_database() as db`).toEqual([
-      { who: 'pgjs_adapter_user', db: 'postgres' },
-    ])
+describe('settings', () => {
+  it('lets explicit options win over the URL, as postgres.js does', async () => {
+    const { user, ...rest } = options()
+    const url = `postgres://someone_else@${emulator.host}:${emulator.port}/postgres`
+    const sql = open(createSql(url, { ...rest, user }))
+    expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
   })
 })
 

@@ -1,42 +1,12 @@
-import {
-  createIamAuth,
-  type IamAuth,
-  type IamAuthOptions,
-  mergeConnectionSettings,
-  parseConnectionUrl,
-  readLibpqEnv,
-} from '@rds-iam/core'
+import { createDriverAuth, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
 import postgres from 'postgres'
 
-export type {
-  AwsCredentialIdentity,
-  AwsCredentialProvider,
-  ErrorKind,
-  IamAuth,
-  IamEvent,
-  RdsIamErrorCode,
-  SslMode,
-  SslOptions,
-} from '@rds-iam/core'
-export { classifyError, RdsIamError } from '@rds-iam/core'
+export * from '@rds-iam/core'
 
-/** The `iam` block: everything of `createIamAuth` that the postgres.js options do not already say. */
-export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
-
-/** postgres.js options without a password (the token is the password) plus `iam`. */
+/** postgres.js options without a password (the token is the password) plus `ssl` policy and `iam`. */
 export interface IamSqlOptions
-  extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'pass' | 'password' | 'ssl'> {
-  /**
-   * TLS policy. Default `verify-full` against the Amazon RDS CAs; `false` and `disable` are refused.
-   * @example ssl: { ca: readFileSync('rds-ca.pem') }
-   */
-  ssl?: IamAuthOptions['ssl']
-  /**
-   * IAM settings: region, profile, credentials, tokenHost for tunnels, cache tuning, events.
-   * @example iam: { region: 'eu-west-1', onEvent: console.log }
-   */
-  iam?: IamOptions
-}
+  extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'pass' | 'password' | 'ssl'>,
+    IamDriverOptions {}
 
 /**
  * A postgres.js `sql` whose connections sign in with IAM tokens over verified TLS. A query whose connection was
@@ -55,28 +25,20 @@ export function createSql(
 ): postgres.Sql {
   const [url, options] =
     typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions] : [undefined, urlOrOptions]
-  const { iam, ssl, host, hostname, port, user, username, database, db, ...driverOptions } = options
-  // postgres.js layers settings this way: libpq variables, then the URL, then explicit options.
-  const settings = mergeConnectionSettings(readLibpqEnv(), url ? parseConnectionUrl(url) : {}, {
-    host: host ?? hostname,
-    port,
-    user: user ?? username,
-    database: database ?? db,
-    ssl,
-  })
-  const auth = createIamAuth({
-    ...iam,
-    host: settings.host ?? '',
-    port: settings.port,
-    user: settings.user ?? '',
-    ssl: settings.ssl,
+  const { iam, ssl, host, hostname, port, user, username, database: named, db, ...driverOptions } = options
+  const { auth, database } = createDriverAuth({
+    explicit: { host: host ?? hostname, port, user: user ?? username, database: named ?? db, ssl },
+    url,
+    // postgres.js reads explicit options before the URL, so they win.
+    precedence: 'explicit',
+    iam,
   })
   const sql = postgres({
     ...driverOptions,
     host: auth.host,
     port: auth.port,
     user: auth.user,
-    database: settings.database,
+    database,
     pass: () => auth.getToken(),
     ssl: auth.ssl,
   })

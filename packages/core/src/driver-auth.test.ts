@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createDriverAuth } from './driver-auth'
+
+const endpoint = 'db.cluster-abc.eu-west-1.rds.amazonaws.com'
+
+describe('createDriverAuth', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs()
+  })
+
+  it('builds an IamAuth from the config and the iam block', () => {
+    const { auth, database } = createDriverAuth({
+      explicit: { host: endpoint, port: 6543, user: 'app', database: 'orders', ssl: 'verify-ca' },
+      precedence: 'url',
+      iam: { tokenPort: 5432 },
+    })
+    expect(auth).toMatchObject({
+      host: endpoint,
+      port: 6543,
+      user: 'app',
+      region: 'eu-west-1',
+      tokenPort: 5432,
+    })
+    expect(database).toBe('orders')
+  })
+
+  it.each([
+    ['url', 'from_url'],
+    ['explicit', 'from_config'],
+  ] as const)('with precedence %s, %s wins', (precedence, user) => {
+    const url = `postgres://from_url@${endpoint}/orders`
+    const { auth } = createDriverAuth({ explicit: { user: 'from_config' }, url, precedence })
+    expect(auth.user).toBe(user)
+  })
+
+  it('fills in what neither says from PGHOST, PGPORT, PGUSER and PGDATABASE', () => {
+    vi.stubEnv('PGHOST', endpoint)
+    vi.stubEnv('PGPORT', '6000')
+    vi.stubEnv('PGUSER', 'env_user')
+    vi.stubEnv('PGDATABASE', 'env_db')
+    const { auth, database } = createDriverAuth({ explicit: { port: 7000 }, precedence: 'url' })
+    expect(auth).toMatchObject({ host: endpoint, port: 7000, user: 'env_user' })
+    expect(database).toBe('env_db')
+  })
+
+  it.each([
+    [{ user: 'app' }, 'PGHOST'],
+    [{ host: 'db.example.com' }, 'PGUSER'],
+  ])('names the variable that would have given a missing setting (%o)', (explicit, variable) => {
+    vi.stubEnv('PGHOST', '')
+    vi.stubEnv('PGUSER', '')
+    expect(() => createDriverAuth({ explicit, precedence: 'url' })).toThrow(
+      expect.objectContaining({ code: 'config', hint: expect.stringContaining(variable) }),
+    )
+  })
+})

@@ -1,0 +1,72 @@
+import {
+  type ConnectionSettings,
+  mergeConnectionSettings,
+  parseConnectionUrl,
+  readLibpqEnv,
+} from './connection-settings'
+import { createIamAuth } from './create-iam-auth'
+import { configError } from './errors'
+import type { IamAuth, IamAuthOptions } from './types'
+
+/** The `iam` block of every adapter: everything of `createIamAuth` the driver's own config does not already say. */
+export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
+
+/** What every adapter accepts next to its driver's own options. */
+export interface IamDriverOptions {
+  /**
+   * TLS policy. Default `verify-full` against the Amazon RDS CAs plus Node's roots; `false` and `'disable'` are
+   * refused, `'require'` warns.
+   * @example ssl: { ca: readFileSync('my-private-ca.pem', 'utf8') }
+   * @example ssl: 'verify-ca'
+   */
+  ssl?: IamAuthOptions['ssl']
+  /**
+   * IAM settings: region, profile, credentials, tokenHost for tunnels, cache and retry tuning, events.
+   * @example iam: { region: 'eu-west-1', profile: 'prod', onEvent: (event) => metrics.count(event.type) }
+   */
+  iam?: IamOptions
+}
+
+/** A driver config as an adapter reads it. */
+export interface DriverSettings {
+  /** The config's own host, port, user, database and ssl. */
+  explicit: ConnectionSettings
+  /** Its connection URL, if it has one. */
+  url?: string
+  /**
+   * Which wins where the URL and the explicit options disagree: node-postgres lets the URL win, postgres.js the
+   * explicit options. The libpq variables (PGHOST, PGPORT, PGUSER, PGDATABASE) fill in what neither says.
+   */
+  precedence: 'url' | 'explicit'
+  iam?: IamOptions
+}
+
+/** What a driver needs besides its own options: the auth layer and the database to open. */
+export interface DriverAuth {
+  auth: IamAuth
+  database: string | undefined
+}
+
+/**
+ * For adapters: layers a driver config the way its driver does, then makes its `IamAuth`. A missing host or user
+ * is named together with the variable that would have given it.
+ * @example const { auth, database } = createDriverAuth({ explicit: { host, user, ssl }, url, precedence: 'url', iam })
+ */
+export function createDriverAuth({ explicit, url, precedence, iam = {} }: DriverSettings): DriverAuth {
+  const fromUrl = url ? parseConnectionUrl(url) : {}
+  const layers = precedence === 'url' ? [explicit, fromUrl] : [fromUrl, explicit]
+  const { host, port, user, database, ssl } = mergeConnectionSettings(readLibpqEnv(), ...layers)
+  if (!host) {
+    throw configError(
+      'No database host: neither the config, the connection string nor PGHOST names one.',
+      "Set `host` (or PGHOST) to the RDS endpoint, e.g. 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'.",
+    )
+  }
+  if (!user) {
+    throw configError(
+      'No database user: neither the config, the connection string nor PGUSER names one.',
+      "Set `user` (or PGUSER) to a database user granted rds_iam, e.g. user: 'app_user'.",
+    )
+  }
+  return { auth: createIamAuth({ ...iam, host, port, user, ssl }), database }
+}
