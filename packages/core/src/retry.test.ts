@@ -10,6 +10,7 @@ const throttled = () =>
 function harness(options: { maxThrottleMs?: number; random?: () => number } = {}) {
   const { events, onEvent } = collectEvents()
   const sleeps: number[] = []
+  const time = { now: 0 }
   let invalidations = 0
   const retry = createRetry({
     maxThrottleMs: options.maxThrottleMs ?? 1_000,
@@ -21,10 +22,12 @@ function harness(options: { maxThrottleMs?: number; random?: () => number } = {}
     context: () => ({ host: '127.0.0.1', port: 5432, user: 'app', region: 'us-east-1' }),
     sleep: async (ms) => {
       sleeps.push(ms)
+      time.now += ms
     },
     random: options.random ?? (() => 1),
+    now: () => time.now,
   })
-  return { retry, events, sleeps, invalidations: () => invalidations }
+  return { retry, events, sleeps, time, invalidations: () => invalidations }
 }
 
 // Fails with the given errors in turn, then succeeds.
@@ -104,6 +107,20 @@ describe('retry', () => {
     expect(h.sleeps.reduce((a, b) => a + b, 0)).toBe(1_000)
     expect(c.calls()).toBe(5)
     expect(error).toMatchObject({ name: 'RdsIamError', code: 'throttled', cause: drops[4] })
+  })
+
+  it('counts the time attempts take against maxThrottleMs, not only the waits', async () => {
+    const h = harness({ maxThrottleMs: 1_000 })
+    let calls = 0
+    const slowlyThrottled = async (): Promise<never> => {
+      calls++
+      h.time.now += 300
+      throw throttled()
+    }
+    await expect(h.retry(slowlyThrottled)).rejects.toMatchObject({ code: 'throttled' })
+    expect(h.sleeps).toEqual([100, 200])
+    expect(calls).toBe(3)
+    expect(h.time.now).toBe(1_200)
   })
 
   it('always waits at least 1 ms, so a zero random draw cannot spin forever', async () => {

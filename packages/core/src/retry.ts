@@ -12,6 +12,8 @@ export interface RetrySettings extends Required<RetryOptions> {
   context: () => ErrorContext
   sleep?: (ms: number) => Promise<unknown>
   random?: () => number
+  // Monotonic milliseconds; tests pass a fake that advances with their fake sleep.
+  now?: () => number
 }
 
 export type Retry = <T>(connect: () => Promise<T>) => Promise<T>
@@ -22,11 +24,12 @@ export function createRetry(settings: RetrySettings): Retry {
   const { invalidate, emit, maxThrottleMs, baseDelayMs, context } = settings
   const sleep = settings.sleep ?? sleepFor
   const random = settings.random ?? Math.random
+  const now = settings.now ?? (() => performance.now())
 
   return async function retry<T>(connect: () => Promise<T>): Promise<T> {
+    const startedAt = now()
     let tokenRetried = false
     let throttleRetries = 0
-    let throttledMs = 0
 
     // The delay before the next attempt, or undefined when this failure is final.
     function nextDelay(classification: ErrorClassification): number | undefined {
@@ -35,12 +38,12 @@ export function createRetry(settings: RetrySettings): Retry {
         invalidate()
         return 0
       }
-      if (classification.kind !== 'throttled' || throttledMs >= maxThrottleMs) return undefined
+      // The budget counts the attempts too: a throttled endpoint often answers slowly, not just with an error.
+      const remainingMs = maxThrottleMs - (now() - startedAt)
+      if (classification.kind !== 'throttled' || remainingMs <= 0) return undefined
       const ceiling = Math.min(maxThrottleMs, baseDelayMs * 2 ** throttleRetries++)
       // At least 1 ms, so the budget always runs out.
-      const delayMs = Math.min(maxThrottleMs - throttledMs, Math.max(1, Math.round(random() * ceiling)))
-      throttledMs += delayMs
-      return delayMs
+      return Math.min(remainingMs, Math.max(1, Math.round(random() * ceiling)))
     }
 
     for (let attempt = 1; ; attempt++) {

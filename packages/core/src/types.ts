@@ -121,7 +121,8 @@ export interface ErrorClassification {
 /** Retry tuning for `IamAuth.retry`. */
 export interface RetryOptions {
   /**
-   * Total time spent backing off from throttling before giving up.
+   * The most time a connect may take while the endpoint throttles, attempts and backoff included; then the
+   * throttling error is final.
    * @default 10_000
    */
   maxThrottleMs?: number
