@@ -139,6 +139,24 @@ describe('createIamAuth', () => {
     expect(eventsOfType(events, 'auth-retry')).toHaveLength(1)
   })
 
+  it('replaces a token once when many connects fail with it at the same time', async () => {
+    const { auth, events, generations } = authWith()
+    await auth.getToken()
+    // Each connect signs in once with whatever the cache holds; the server refuses the first token. (Tokens signed
+    // within the same second are identical strings, so the generation count tells the tokens apart.)
+    const connect = async (): Promise<number> => {
+      await auth.getToken()
+      const generation = generations()
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      if (generation === 1) throw driverError('28000', 'PAM authentication failed for user "app_user"')
+      return generation
+    }
+    const results = await Promise.all(Array.from({ length: 10 }, () => auth.retry(connect)))
+    expect(results).toEqual(Array(10).fill(2))
+    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(1)
+    expect(eventsOfType(events, 'auth-retry')).toHaveLength(10)
+  })
+
   it('names user, host and region in the final error', async () => {
     const { auth } = authWith()
     const error = await auth

@@ -1,13 +1,18 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { type InspectOptions, inspect } from 'node:util'
 import { createCredentialSource } from './credentials'
 import { createEventEmitter } from './events'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
-import { createRetry } from './retry'
+import { type ConnectAttempt, createRetry } from './retry'
 import { resolveSsl } from './ssl'
 import { createTokenCache } from './token-cache'
 import { signToken } from './token-signer'
 import type { IamAuth, IamAuthOptions, TokenKey } from './types'
+
+// The connect attempt a getToken() call belongs to: drivers call the password hook deep inside their connect, and
+// a rejection must drop the token that attempt used, not a newer one another connection fetched meanwhile.
+const currentAttempt = new AsyncLocalStorage<ConnectAttempt>()
 
 /** What an IamAuth shows of itself in logs: where it connects, never how it signs. */
 export interface IamAuthSummary {
@@ -53,7 +58,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       accessKeyId: identity.accessKeyId,
     }
     lastKey = key
-    return cache.get(key, () =>
+    const signed = await cache.get(key, () =>
       signToken({
         hostname: tokenHost,
         port: tokenPort,
@@ -63,10 +68,17 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
         signedAt: clock.now(),
       }),
     )
+    const attempt = currentAttempt.getStore()
+    if (attempt) attempt.token = signed
+    return signed.token
   }
 
   function invalidate(): void {
     if (lastKey) cache.invalidate(lastKey)
+  }
+
+  function invalidateRejected(attempt: ConnectAttempt): void {
+    if (lastKey) cache.invalidate(lastKey, attempt.token)
   }
 
   const summary = (): IamAuthSummary => ({ host, port, user, region: region.current, tokenHost, tokenPort })
@@ -80,7 +92,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     },
     retry: createRetry({
       ...resolved.retry,
-      invalidate,
+      invalidate: invalidateRejected,
+      track: (attempt, connect) => currentAttempt.run(attempt, connect),
       emit,
       context: () => ({ host, port, user, region: region.current, tokenHost, profile }),
     }),

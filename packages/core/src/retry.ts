@@ -3,10 +3,19 @@ import { classifyError } from './classify-error'
 import { isRdsIamError, messageOf, RdsIamError } from './errors'
 import type { EmitEvent } from './events'
 import { redact } from './redact'
+import type { SignedToken } from './token-signer'
 import type { ErrorClassification, ErrorContext, RetryOptions } from './types'
 
+/** What one connect attempt used; filled in while it runs. */
+export interface ConnectAttempt {
+  token?: SignedToken
+}
+
 export interface RetrySettings extends Required<RetryOptions> {
-  invalidate: () => void
+  // Told which attempt was rejected, so the token it used (and only that one) is dropped.
+  invalidate: (attempt: ConnectAttempt) => void
+  // Runs an attempt so that what it uses can be recorded on it.
+  track?: <T>(attempt: ConnectAttempt, connect: () => Promise<T>) => Promise<T>
   emit: EmitEvent
   // Read when a connect fails, so the hint names a region that was only found at the first token.
   context: () => ErrorContext
@@ -25,6 +34,7 @@ export function createRetry(settings: RetrySettings): Retry {
   const sleep = settings.sleep ?? sleepFor
   const random = settings.random ?? Math.random
   const now = settings.now ?? (() => performance.now())
+  const track = settings.track ?? ((_attempt, connect) => connect())
 
   return async function retry<T>(connect: () => Promise<T>): Promise<T> {
     const startedAt = now()
@@ -32,10 +42,10 @@ export function createRetry(settings: RetrySettings): Retry {
     let throttleRetries = 0
 
     // The delay before the next attempt, or undefined when this failure is final.
-    function nextDelay(classification: ErrorClassification): number | undefined {
+    function nextDelay(classification: ErrorClassification, attempt: ConnectAttempt): number | undefined {
       if (classification.kind === 'token-rejected' && !tokenRetried) {
         tokenRetried = true
-        invalidate()
+        invalidate(attempt)
         return 0
       }
       // The budget counts the attempts too: a throttled endpoint often answers slowly, not just with an error.
@@ -46,16 +56,23 @@ export function createRetry(settings: RetrySettings): Retry {
       return Math.min(remainingMs, Math.max(1, Math.round(random() * ceiling)))
     }
 
-    for (let attempt = 1; ; attempt++) {
+    for (let number = 1; ; number++) {
+      const attempt: ConnectAttempt = {}
       try {
-        return await connect()
+        return await track(attempt, connect)
       } catch (error) {
         if (isRdsIamError(error)) throw error
         const classification = classifyError(error, context())
         if (classification.kind === 'unknown') throw error
-        const delayMs = nextDelay(classification)
+        const delayMs = nextDelay(classification, attempt)
         if (delayMs === undefined) throw finalError(error, classification, context())
-        emit({ type: 'auth-retry', kind: classification.kind, attempt, delayMs, hint: classification.hint })
+        emit({
+          type: 'auth-retry',
+          kind: classification.kind,
+          attempt: number,
+          delayMs,
+          hint: classification.hint,
+        })
         if (delayMs > 0) await sleep(delayMs)
       }
     }

@@ -18,6 +18,8 @@ interface Harness {
   clock: FakeClock
   events: IamEvent[]
   cache: ReturnType<typeof createTokenCache>
+  /** The token text a caller receives. */
+  get: (key: TokenKey, generate: () => Promise<SignedToken>) => Promise<string>
   generations: () => number
   generate: () => Promise<SignedToken>
 }
@@ -45,7 +47,9 @@ function harness(
     refreshAheadMs: 5 * MINUTE,
     maxEntries: options.maxEntries ?? 100,
   })
-  return { clock, events, cache, generations: () => count, generate }
+  const get = (key: TokenKey, generateWith: () => Promise<SignedToken>): Promise<string> =>
+    cache.get(key, generateWith).then((signed) => signed.token)
+  return { clock, events, cache, get, generations: () => count, generate }
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve))
@@ -55,7 +59,7 @@ beforeEach(() => resetTokenCacheForTesting())
 describe('token cache', () => {
   it('makes exactly one token for 100 concurrent callers on a cold cache', async () => {
     const h = harness()
-    const tokens = await Promise.all(Array.from({ length: 100 }, () => h.cache.get(key, h.generate)))
+    const tokens = await Promise.all(Array.from({ length: 100 }, () => h.get(key, h.generate)))
     expect(h.generations()).toBe(1)
     expect(new Set(tokens)).toEqual(new Set(['token-1']))
     expect(eventsOfType(h.events, 'token-generated')).toEqual([
@@ -71,9 +75,9 @@ describe('token cache', () => {
 
   it('reuses the token while it has more than the refresh-ahead margin left', async () => {
     const h = harness()
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     h.clock.advance(9 * MINUTE)
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-1')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-1')
     await settle()
     expect(h.generations()).toBe(1)
     expect(eventsOfType(h.events, 'token-reused')).toHaveLength(1)
@@ -81,32 +85,32 @@ describe('token cache', () => {
 
   it('returns the cached token and refreshes once in the background when less than refreshAheadMs is left', async () => {
     const h = harness()
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     h.clock.advance(10 * MINUTE + 1)
-    const during = await Promise.all(Array.from({ length: 20 }, () => h.cache.get(key, h.generate)))
+    const during = await Promise.all(Array.from({ length: 20 }, () => h.get(key, h.generate)))
     expect(new Set(during)).toEqual(new Set(['token-1']))
     await settle()
     expect(h.generations()).toBe(2)
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-2')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
     expect(eventsOfType(h.events, 'token-generated').map((e) => e.background)).toEqual([false, true])
   })
 
   it('never hands out a token with less than minRemainingMs left', async () => {
     const h = harness()
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     h.clock.advance(LIFETIME - MINUTE + 1)
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-2')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
     expect(eventsOfType(h.events, 'token-generated').map((e) => e.background)).toEqual([false, false])
   })
 
   it('keeps the valid token when a background refresh fails, and reports the failure', async () => {
     const h = harness()
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     h.clock.advance(11 * MINUTE)
     const failing = async (): Promise<SignedToken> => {
       throw Object.assign(new Error('network down X-Amz-Signature=abc123'), { code: 'ECONNRESET' })
     }
-    await expect(h.cache.get(key, failing)).resolves.toBe('token-1')
+    await expect(h.get(key, failing)).resolves.toBe('token-1')
     await settle()
     expect(eventsOfType(h.events, 'token-refresh-failed')).toEqual([
       {
@@ -116,68 +120,91 @@ describe('token cache', () => {
         error: { name: 'Error', code: 'ECONNRESET', message: 'network down X-Amz-Signature=[redacted]' },
       },
     ])
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-1')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-1')
     await settle()
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-2')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
   })
 
   it('does not refresh ahead a token its credentials cut short: signing again cannot outlive them', async () => {
     const h = harness({ lifetime: (now) => ({ expiresAt: now + 6 * MINUTE, limitedByCredentials: true }) })
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     h.clock.advance(2 * MINUTE)
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     await settle()
     expect(h.generations()).toBe(1)
   })
 
   it('refuses a new token that would already be too short to use', async () => {
     const h = harness({ lifetime: (now) => ({ expiresAt: now + 30_000, limitedByCredentials: true }) })
-    await expect(h.cache.get(key, h.generate)).rejects.toMatchObject({
+    await expect(h.get(key, h.generate)).rejects.toMatchObject({
       name: 'RdsIamError',
       code: 'credentials',
     })
-    await expect(h.cache.get(key, h.generate)).rejects.toMatchObject({ code: 'credentials' })
+    await expect(h.get(key, h.generate)).rejects.toMatchObject({ code: 'credentials' })
     expect(h.generations()).toBe(2)
   })
 
   it('fails every waiting caller when a generation fails, and tries again on the next call', async () => {
     const h = harness()
     const gate = deferred<SignedToken>()
-    const waiting = Array.from({ length: 5 }, () => h.cache.get(key, () => gate.promise))
+    const waiting = Array.from({ length: 5 }, () => h.get(key, () => gate.promise))
     gate.reject(new Error('no credentials'))
     for (const result of await Promise.allSettled(waiting)) expect(result.status).toBe('rejected')
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-1')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-1')
   })
 
   it('invalidate() drops the token, so the next caller gets a new one', async () => {
     const h = harness()
-    await h.cache.get(key, h.generate)
+    await h.get(key, h.generate)
     h.cache.invalidate(key)
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-2')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
     expect(eventsOfType(h.events, 'token-invalidated')).toEqual([{ type: 'token-invalidated', key }])
     h.cache.invalidate({ ...key, user: 'nobody' })
     expect(eventsOfType(h.events, 'token-invalidated')).toHaveLength(1)
   })
 
+  it('given the rejected token, drops it only while it is still the cached one', async () => {
+    const h = harness()
+    const rejected = await h.cache.get(key, h.generate)
+    h.cache.invalidate(key, rejected)
+    const replacement = await h.get(key, h.generate)
+    h.cache.invalidate(key, rejected)
+    await expect(h.get(key, h.generate)).resolves.toBe(replacement)
+    expect(eventsOfType(h.events, 'token-invalidated')).toHaveLength(1)
+    expect(h.generations()).toBe(2)
+  })
+
+  it('given the rejected token, keeps a replacement that is still being generated', async () => {
+    const h = harness()
+    const rejected = await h.cache.get(key, h.generate)
+    h.cache.invalidate(key, rejected)
+    const gate = deferred<SignedToken>()
+    const replacement = h.get(key, () => gate.promise)
+    h.cache.invalidate(key, rejected)
+    const waiting = h.get(key, h.generate)
+    gate.resolve({ token: 'replacement', expiresAt: h.clock.now() + LIFETIME, limitedByCredentials: false })
+    await expect(Promise.all([replacement, waiting])).resolves.toEqual(['replacement', 'replacement'])
+  })
+
   it('after invalidate(), no caller shares a generation that was already in flight', async () => {
     const h = harness()
     const gate = deferred<SignedToken>()
-    const early = h.cache.get(key, () => gate.promise)
+    const early = h.get(key, () => gate.promise)
     h.cache.invalidate(key)
-    const late = h.cache.get(key, h.generate)
+    const late = h.get(key, h.generate)
     gate.resolve({ token: 'in-flight', expiresAt: h.clock.now() + LIFETIME, limitedByCredentials: false })
     await expect(early).resolves.toBe('in-flight')
     await expect(late).resolves.toBe('token-1')
-    await expect(h.cache.get(key, h.generate)).resolves.toBe('token-1')
+    await expect(h.get(key, h.generate)).resolves.toBe('token-1')
   })
 
   it('is one cache for the whole process: views with the same key share a token', async () => {
     const a = harness()
     const b = harness()
-    await a.cache.get(key, a.generate)
-    await expect(b.cache.get(key, b.generate)).resolves.toBe('token-1')
+    await a.get(key, a.generate)
+    await expect(b.get(key, b.generate)).resolves.toBe('token-1')
     expect(b.generations()).toBe(0)
-    await expect(b.cache.get({ ...key, accessKeyId: 'OTHER' }, b.generate)).resolves.toBe('token-1')
+    await expect(b.get({ ...key, accessKeyId: 'OTHER' }, b.generate)).resolves.toBe('token-1')
     expect(b.generations()).toBe(1)
   })
 
@@ -189,8 +216,8 @@ describe('token cache', () => {
     ['access key id', { accessKeyId: 'AKID2' }],
   ])('keys tokens by %s', async (_name, change) => {
     const h = harness()
-    await h.cache.get(key, h.generate)
-    await expect(h.cache.get({ ...key, ...change }, h.generate)).resolves.toBe('token-2')
+    await h.get(key, h.generate)
+    await expect(h.get({ ...key, ...change }, h.generate)).resolves.toBe('token-2')
   })
 
   it('keeps at most maxEntries tokens, dropping the least recently used', async () => {
@@ -198,12 +225,12 @@ describe('token cache', () => {
     const keyA = { ...key, user: 'a' }
     const keyB = { ...key, user: 'b' }
     const keyC = { ...key, user: 'c' }
-    await h.cache.get(keyA, h.generate)
-    await h.cache.get(keyB, h.generate)
-    await h.cache.get(keyA, h.generate)
-    await h.cache.get(keyC, h.generate)
+    await h.get(keyA, h.generate)
+    await h.get(keyB, h.generate)
+    await h.get(keyA, h.generate)
+    await h.get(keyC, h.generate)
     expect(h.generations()).toBe(3)
-    await expect(h.cache.get(keyA, h.generate)).resolves.toBe('token-1')
-    await expect(h.cache.get(keyB, h.generate)).resolves.toBe('token-4')
+    await expect(h.get(keyA, h.generate)).resolves.toBe('token-1')
+    await expect(h.get(keyB, h.generate)).resolves.toBe('token-4')
   })
 })

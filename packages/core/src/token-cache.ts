@@ -15,8 +15,9 @@ export interface TokenCacheSettings extends Required<TokenCacheOptions> {
 }
 
 export interface TokenCache {
-  get(key: TokenKey, generate: () => Promise<SignedToken>): Promise<string>
-  invalidate(key: TokenKey): void
+  get(key: TokenKey, generate: () => Promise<SignedToken>): Promise<SignedToken>
+  /** Drops the key's token; given the token a server rejected, only while the cache still holds that one. */
+  invalidate(key: TokenKey, rejected?: SignedToken): void
 }
 
 // One store for the whole process: every IamAuth that would sign the same token shares it. Map order is
@@ -90,14 +91,21 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
           refreshInBackground(entry, current, generate)
         }
         emit({ type: 'token-reused', key, expiresAt: new Date(current.expiresAt) })
-        return current.token
+        return current
       }
-      const token = await (entry.pending ?? generateInto(entry, generate, false))
-      return token.token
+      return entry.pending ?? generateInto(entry, generate, false)
     },
-    invalidate(key) {
+    invalidate(key, rejected) {
+      const id = cacheId(key)
+      const entry = sharedStore.get(id)
+      if (!entry) return
+      // Connections that failed together all report the same old token: the first one's retry already replaced it,
+      // and the others must not throw that replacement (or its generation in flight) away again. Identity, not
+      // text: tokens signed within the same second with the same keys are the same string.
+      if (rejected !== undefined && entry.token !== rejected) return
       // Dropping the entry also orphans a generation in flight: later callers start a new one rather than share it.
-      if (sharedStore.delete(cacheId(key))) emit({ type: 'token-invalidated', key })
+      sharedStore.delete(id)
+      emit({ type: 'token-invalidated', key })
     },
   }
 }
