@@ -6,6 +6,7 @@ describeConformance({
   createPool: ({ max, ...config }) => {
     const pool = createPool({ ...config, max })
     return {
+      driver: pool,
       query: async (text) => (await pool.query(text)).rows,
       hold: async () => {
         const client = await pool.connect()

@@ -7,6 +7,7 @@ describeConformance({
   createPool: (config) => {
     const sql = createSql({ ...config, onnotice: () => {} })
     return {
+      driver: sql,
       query: (text) => sql.unsafe(text),
       // A connection is held by a transaction that waits for its release: `sql.begin` goes through the adapter's
       // retry, where `sql.reserve` does not (see the adapter).

@@ -22,6 +22,8 @@ export interface HeldConnection {
 
 /** A pool (or pool-like `sql`) made by an adapter. */
 export interface TargetPool {
+  /** The driver's own pool object, inspected for leaked secrets. */
+  driver: unknown
   query(text: string): Promise<Row[]>
   hold(): Promise<HeldConnection>
   end(): Promise<void>

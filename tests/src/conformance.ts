@@ -85,7 +85,7 @@ export function describeConformance(target: ConformanceTarget): void {
     function open(config: TargetConfig): TargetPool {
       const pool = target.createPool(config)
       pools.push(pool)
-      watch.recordValue(pool)
+      watch.recordValue(pool.driver)
       return pool
     }
 

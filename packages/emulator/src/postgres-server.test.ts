@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { connect as dial } from 'node:net'
+import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type PostgresServer, startPostgres } from './postgres-server.js'
+
+const run = promisify(execFile)
 
 async function query(config: pg.ClientConfig, sql: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client(config)
@@ -72,5 +76,19 @@ describe('startPostgres', () => {
     const dir = /-D (\S+)\/data/.exec(failure.message)?.[1]
     expect(dir).toMatch(/rds-iam-pg-/)
     expect(existsSync(dir!)).toBe(false)
+  })
+
+  it('stops the server and deletes its folder when the process exits without stop()', async () => {
+    const entry = JSON.stringify(new URL('./postgres-server.ts', import.meta.url).href)
+    const script = `const { startPostgres } = await import(${entry})
+const server = await startPostgres()
+console.log(JSON.stringify({ port: server.port, dir: server.socketDir }))
+process.exit(0)`
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 60_000,
+    })
+    const { port, dir } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')
+    expect(existsSync(dir)).toBe(false)
+    expect(await refusesConnections(port)).toBe(true)
   })
 })
