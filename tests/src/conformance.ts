@@ -1,7 +1,7 @@
 import { type IamEvent, type IamLogger, RdsIamError } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
-import type { ConformanceTarget, TargetConfig, TargetPool } from './conformance-target'
+import type { ConformanceTarget, HeldConnection, TargetConfig, TargetPool } from './conformance-target'
 import { startImpostor } from './impostor'
 import { createSecretWatch } from './secret-watch'
 
@@ -20,6 +20,8 @@ export function describeConformance(target: ConformanceTarget): void {
     const watch = createSecretWatch()
     const denied = new Set<string>()
     const pools: TargetPool[] = []
+    // Connections a test holds; released after it even when it fails, so ending its pools cannot hang.
+    const held = new Set<HeldConnection>()
     let emulator: Emulator
 
     beforeAll(async () => {
@@ -30,6 +32,8 @@ export function describeConformance(target: ConformanceTarget): void {
       })
     })
     afterEach(async () => {
+      await Promise.allSettled([...held].map((connection) => connection.release()))
+      held.clear()
       await Promise.all(pools.splice(0).map((pool) => pool.end()))
     })
     afterAll(async () => {
@@ -86,7 +90,20 @@ export function describeConformance(target: ConformanceTarget): void {
       const pool = target.createPool(config)
       pools.push(pool)
       watch.recordValue(pool.driver)
-      return pool
+      return {
+        ...pool,
+        hold: async () => {
+          const connection = await pool.hold()
+          held.add(connection)
+          return {
+            query: (text) => connection.query(text),
+            release: async () => {
+              held.delete(connection)
+              await connection.release()
+            },
+          }
+        },
+      }
     }
 
     async function failureOf(promise: Promise<unknown>): Promise<unknown> {
@@ -145,9 +162,11 @@ export function describeConformance(target: ConformanceTarget): void {
       const expired = emulator.stats().rejected.expired ?? 0
       const pool = open(configFor(user, events))
       const first = await pool.hold()
-      emulator.setTokenLifetime(1)
+      // Long enough that a token signed during the burst (X-Amz-Date counts whole seconds, answers are delayed)
+      // stays valid on a loaded machine, short enough to outlive the first token in a few seconds.
+      emulator.setTokenLifetime(3)
       try {
-        await new Promise((resolve) => setTimeout(resolve, 2_100))
+        await new Promise((resolve) => setTimeout(resolve, 3_200))
         // Slow answers let every new connection send the cached token, which the server now refuses, before the
         // first refusal comes back: each of them retries.
         emulator.delayAuth(300)
