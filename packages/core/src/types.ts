@@ -32,18 +32,19 @@ export interface TokenCacheOptions {
   /**
    * No caller ever receives a token with less life left than this.
    * @default 60_000
-   * @example { minRemainingMs: 120_000 }
+   * @example cache: { minRemainingMs: 120_000 }
    */
   minRemainingMs?: number
   /**
    * A background refresh starts once a cached token has less life left than this, so callers never wait for one.
    * @default 300_000
-   * @example { refreshAheadMs: 600_000 }
+   * @example cache: { refreshAheadMs: 600_000 }
    */
   refreshAheadMs?: number
   /**
    * The most tokens the process keeps; the least recently used one is dropped beyond it.
    * @default 100
+   * @example cache: { maxEntries: 1_000 } // one process signing for many tenants' users
    */
   maxEntries?: number
 }
@@ -124,11 +125,13 @@ export interface RetryOptions {
    * The most time a connect may take while the endpoint throttles, attempts and backoff included; then the
    * throttling error is final.
    * @default 10_000
+   * @example retry: { maxThrottleMs: 30_000 } // a batch job that would rather wait than fail
    */
   maxThrottleMs?: number
   /**
    * First backoff delay; each next one doubles, with full jitter.
    * @default 100
+   * @example retry: { baseDelayMs: 250 }
    */
   baseDelayMs?: number
 }
@@ -140,7 +143,11 @@ export interface IamAuthOptions {
    * @example 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
    */
   host: string
-  /** @default 5432 */
+  /**
+   * The port to dial.
+   * @default 5432
+   * @example 6543
+   */
   port?: number
   /**
    * The database user, which must be granted `rds_iam`.
@@ -168,7 +175,11 @@ export interface IamAuthOptions {
    * @example 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
    */
   tokenHost?: string
-  /** The RDS endpoint port the token is signed for. @default port */
+  /**
+   * The RDS endpoint port the token is signed for, when the tunnel listens on another port.
+   * @default port
+   * @example 5432 // while `port` is the tunnel's local 15432
+   */
   tokenPort?: number
   /**
    * TLS policy. Default `verify-full` against the Amazon RDS CAs plus Node's roots.
@@ -176,11 +187,21 @@ export interface IamAuthOptions {
    * @example { ca: readFileSync('my-ca.pem') }
    */
   ssl?: SslMode | boolean | SslOptions
-  /** Token cache tuning. */
+  /**
+   * Token cache tuning.
+   * @example cache: { minRemainingMs: 120_000, refreshAheadMs: 600_000 }
+   */
   cache?: TokenCacheOptions
-  /** Retry tuning. */
+  /**
+   * Retry tuning.
+   * @example retry: { maxThrottleMs: 30_000 }
+   */
   retry?: RetryOptions
-  /** A clock for tests. @default Date */
+  /**
+   * Where the cache reads the time; tests pass a fake one to move past a token's expiry.
+   * @default Date
+   * @example clock: { now: () => Date.now() + skewMs }
+   */
   clock?: Clock
   /**
    * Receives every event: tokens made, reused, refreshed, invalidated; retries; insecure TLS.
