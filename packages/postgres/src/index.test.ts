@@ -74,6 +74,20 @@ describe('createSql', () => {
     expect(retries(events)).toBe(2)
   })
 
+  it('leaves cursors and forEach working', async () => {
+    const sql = open(createSql(options()))
+    const batches: number[][] = []
+    for await (const rows of sql`select generate_series(1, 5) as n`.cursor(2)) {
+      batches.push(rows.map((row) => row.n as number))
+    }
+    expect(batches).toEqual([[1, 2], [3, 4], [5]])
+    const seen: number[] = []
+    await sql`select generate_series(1, 3) as n`.forEach((row) => {
+      seen.push(row.n as number)
+    })
+    expect(seen).toEqual([1, 2, 3])
+  })
+
   it('never sends a query twice: a connection lost after sending fails without a retry', async () => {
     const events: IamEvent[] = []
     const sql = open(createSql(options(events)))

@@ -56,7 +56,8 @@ interface DispatchableQuery {
   active: boolean
 }
 
-type Outcome = { sent: false; value: unknown } | { sent: true; error: unknown }
+// A failure after the query was sent is carried as a value, so the retry never sees it.
+type Outcome = { failedAfterSend: false; value: unknown } | { failedAfterSend: true; error: unknown }
 
 function isDispatchable(value: unknown): value is DispatchableQuery {
   return value instanceof Promise && typeof (value as Partial<DispatchableQuery>).handler === 'function'
@@ -65,28 +66,28 @@ function isDispatchable(value: unknown): value is DispatchableQuery {
 // A query is retried only while it was never written to a connection, so no statement runs twice. Errors after
 // sending bypass the retry as a resolved outcome and are rethrown unchanged.
 function retryWhileUnsent(query: DispatchableQuery, auth: IamAuth): void {
-  // Cursors replace resolve/reject on every batch; they are left to postgres.js.
-  if (query.cursorFn) return
   const dispatch = query.handler
   const settle = { resolve: query.resolve, reject: query.reject }
   const attempt = (): Promise<Outcome> =>
     new Promise((resolve, reject) => {
       query.resolve = (value) => {
         query.active = false
-        resolve({ sent: false, value })
+        resolve({ failedAfterSend: false, value })
       }
       query.reject = (error) => {
         query.active = false
         if (query.state === null) reject(error)
-        else resolve({ sent: true, error })
+        else resolve({ failedAfterSend: true, error })
       }
       dispatch(query)
     })
   query.handler = () => {
+    // A cursor, set up after the query was made, replaces resolve/reject on every batch: left to postgres.js.
+    if (query.cursorFn) return dispatch(query)
     auth
       .retry(attempt)
       .then(
-        (outcome) => (outcome.sent ? settle.reject(outcome.error) : settle.resolve(outcome.value)),
+        (outcome) => (outcome.failedAfterSend ? settle.reject(outcome.error) : settle.resolve(outcome.value)),
         settle.reject,
       )
   }
