@@ -67,18 +67,13 @@ export function describeConformance(target: ConformanceTarget): void {
     }
 
     function configFor(user: string, events: EventLog, overrides: Partial<TargetConfig> = {}): TargetConfig {
+      const base = emulator.adapterOptions(user)
       return {
-        host: emulator.host,
-        port: emulator.port,
-        user,
-        database: 'postgres',
-        ssl: { ca: emulator.ca },
+        ...base,
         max: 10,
         ...overrides,
         iam: {
-          tokenHost: emulator.endpoint,
-          region: emulator.region,
-          credentials: emulator.credentials,
+          ...base.iam,
           onEvent: events.onEvent,
           logger,
           ...overrides.iam,

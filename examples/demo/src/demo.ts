@@ -47,21 +47,10 @@ function describeEmulatorEvent(event: EmulatorEvent): void {
   if (event.type === 'auth-rejected') step('rejected', `the emulator refused ${event.user}: ${event.reason}`)
 }
 
-// Every adapter gets the same driver-neutral config: dial the emulator, sign for and verify its RDS name.
+// Every adapter takes the same options: dial the emulator, sign for its RDS name, trust its CA.
 function connectionFor(emulator: Emulator, user: string): IamDriverOptions & ConnectionSettings {
-  return {
-    host: emulator.host,
-    port: emulator.port,
-    user,
-    database: 'postgres',
-    ssl: { ca: emulator.ca },
-    iam: {
-      tokenHost: emulator.endpoint,
-      region: emulator.region,
-      credentials: emulator.credentials,
-      onEvent: describeAdapterEvent,
-    },
-  }
+  const options = emulator.adapterOptions(user)
+  return { ...options, iam: { ...options.iam, onEvent: describeAdapterEvent } }
 }
 
 async function demoPg(emulator: Emulator): Promise<void> {

@@ -1,4 +1,5 @@
-import type pg from 'pg'
+import { Signer } from '@aws-sdk/rds-signer'
+import pg from 'pg'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { RejectReason } from './events.js'
 import type { Emulator, EmulatorOptions } from './start-emulator.js'
@@ -64,6 +65,32 @@ describe('IAM users', () => {
         accessKeyId: emulator.credentials.accessKeyId,
       })
       expect(emulator.stats()).toMatchObject({ accepted: 1, rejected: {} })
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('adapterOptions names everything a client needs: where to dial, what to sign for, what to trust', async () => {
+    await start()
+    const { host, port, user: who, database, ssl, iam } = emulator.adapterOptions(user)
+    const token = await new Signer({
+      hostname: iam.tokenHost,
+      port,
+      region: iam.region,
+      credentials: iam.credentials,
+      username: who,
+    }).getAuthToken()
+    const client = new pg.Client({
+      host,
+      port,
+      user: who,
+      database,
+      password: token,
+      ssl: { ca: ssl.ca, servername: iam.tokenHost },
+    })
+    await client.connect()
+    try {
+      expect((await client.query('SELECT current_user AS who')).rows).toEqual([{ who: user }])
     } finally {
       await client.end()
     }

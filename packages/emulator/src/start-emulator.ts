@@ -81,6 +81,16 @@ export interface EmulatorOptions {
   logger?: EmulatorLogger
 }
 
+/** What every rds-iam adapter (`createPool`, `createSql`, ...) takes to reach the emulator as one user. */
+export interface AdapterOptions {
+  host: string
+  port: number
+  user: string
+  database: string
+  ssl: { ca: string }
+  iam: { tokenHost: string; region: string; credentials: EmulatorCredentials }
+}
+
 /** A running emulator. Sign tokens for `endpoint:port` in `region`, dial `host:port`, trust `ca`. */
 export interface Emulator extends EmulatorControls {
   /** Where it listens: 127.0.0.1. */
@@ -108,6 +118,11 @@ export interface Emulator extends EmulatorControls {
   createIamUser(name: string): Promise<void>
   /** Creates (or updates) a login role that uses its password, not IAM. */
   createPasswordUser(name: string, password: string): Promise<void>
+  /**
+   * Options for an rds-iam adapter: dial the emulator, sign for its RDS name with its key, trust its CA.
+   * @example const pool = createPool({ ...emulator.adapterOptions('app_user'), max: 5 })
+   */
+  adapterOptions(user: string, database?: string): AdapterOptions
   /** Runs SQL on the upstream as its superuser. */
   query<Row extends Record<string, unknown> = Record<string, unknown>>(
     sql: string,
@@ -245,6 +260,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     },
     createIamUser: upstream.createIamUser,
     createPasswordUser: upstream.createPasswordUser,
+    adapterOptions: (user, database = 'postgres') => ({
+      host: LISTEN_HOST,
+      port,
+      user,
+      database,
+      ssl: { ca: certificates.ca },
+      iam: { tokenHost: endpoint, region, credentials: signingCredentials },
+    }),
     query: upstream.query,
   }
 }

@@ -28,12 +28,7 @@ afterAll(async () => {
 })
 
 function iamBlock(events: IamEvent[] = []): IamPoolConfig['iam'] {
-  return {
-    tokenHost: emulator.endpoint,
-    region: emulator.region,
-    credentials: emulator.credentials,
-    onEvent: (event) => events.push(event),
-  }
+  return { ...emulator.adapterOptions('iam_pg_user').iam, onEvent: (event) => events.push(event) }
 }
 
 function pool(config: IamPoolConfig): pg.Pool {
@@ -42,14 +37,7 @@ function pool(config: IamPoolConfig): pg.Pool {
   return created
 }
 
-const baseConfig = (): IamPoolConfig => ({
-  host: emulator.host,
-  port: emulator.port,
-  user: 'iam_pg_user',
-  database: 'postgres',
-  ssl: { ca: emulator.ca },
-  iam: iamBlock(),
-})
+const baseConfig = (): IamPoolConfig => ({ ...emulator.adapterOptions('iam_pg_user'), iam: iamBlock() })
 
 describe('createPool', () => {
   it('returns a real pg.Pool of the installed pg', () => {

@@ -21,20 +21,8 @@ afterAll(async () => {
 })
 
 function options(events: IamEvent[] = []): IamSqlOptions {
-  return {
-    host: emulator.host,
-    port: emulator.port,
-    user: 'pgjs_adapter_user',
-    database: 'postgres',
-    ssl: { ca: emulator.ca },
-    onnotice: () => {},
-    iam: {
-      tokenHost: emulator.endpoint,
-      region: emulator.region,
-      credentials: emulator.credentials,
-      onEvent: (event) => events.push(event),
-    },
-  }
+  const base = emulator.adapterOptions('pgjs_adapter_user')
+  return { ...base, onnotice: () => {}, iam: { ...base.iam, onEvent: (event) => events.push(event) } }
 }
 
 function open(sql: postgres.Sql): postgres.Sql {
