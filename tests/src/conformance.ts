@@ -1,4 +1,4 @@
-import { type IamEvent, type IamLogger, RdsIamError } from '@rds-iam/core'
+import { type IamEvent, type IamLogger, RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { ConformanceTarget, HeldConnection, TargetConfig, TargetPool } from './conformance-target'
@@ -59,9 +59,14 @@ export function describeConformance(target: ConformanceTarget): void {
       }
     }
 
+    // Role names of this adapter's run; PostgreSQL reserves the `pg_` prefix, hence `conf_`.
+    function userName(label: string): string {
+      return `conf_${target.name}_${label}`.replace(/\W/g, '_').toLowerCase()
+    }
+
     // Each test signs in as its own user, so its first token is a cold start of the process-wide cache.
     async function iamUser(label: string): Promise<string> {
-      const user = `conf_${target.name}_${label}`.replace(/\W/g, '_').toLowerCase()
+      const user = userName(label)
       await emulator.createIamUser(user)
       return user
     }
@@ -99,6 +104,13 @@ export function describeConformance(target: ConformanceTarget): void {
           }
         },
       }
+    }
+
+    // The failure is an RdsIamError of this code, and its hint names the fix.
+    function expectIamFailure(error: unknown, code: RdsIamErrorCode, hintNames = ''): void {
+      expect(error).toBeInstanceOf(RdsIamError)
+      expect(error).toMatchObject({ code })
+      expect((error as RdsIamError).hint).toContain(hintNames)
     }
 
     async function failureOf(promise: Promise<unknown>): Promise<unknown> {
@@ -201,9 +213,7 @@ export function describeConformance(target: ConformanceTarget): void {
       const byPolicy = emulator.stats().rejected.policy ?? 0
       const pool = open(configFor(user, events))
       const error = await failureOf(pool.query('select 1'))
-      expect(error).toBeInstanceOf(RdsIamError)
-      expect(error).toMatchObject({ code: 'token-rejected' })
-      expect((error as RdsIamError).hint).toContain('rds-db:connect')
+      expectIamFailure(error, 'token-rejected', 'rds-db:connect')
       expect(events.retries()).toHaveLength(1)
       expect(emulator.stats().rejected.policy).toBe(byPolicy + 2)
       if (pool.connectionCount) expect(pool.connectionCount()).toBe(0)
@@ -243,8 +253,7 @@ export function describeConformance(target: ConformanceTarget): void {
         const error = await failureOf(
           Promise.resolve().then(() => open(configFor('nobody', recordEvents(), { ssl }))),
         )
-        expect(error).toBeInstanceOf(RdsIamError)
-        expect(error).toMatchObject({ code: 'ssl-required' })
+        expectIamFailure(error, 'ssl-required')
       }
       expect(emulator.stats()).toEqual(before)
     })
@@ -260,13 +269,11 @@ export function describeConformance(target: ConformanceTarget): void {
 
     it('i. a user without rds_iam fails as not-iam-user, without a retry', async () => {
       const events = recordEvents()
-      const user = `conf_${target.name}_plain`.replace(/\W/g, '_')
+      const user = userName('plain')
       await emulator.createPasswordUser(user, 'a-real-password')
       const pool = open(configFor(user, events))
       const error = await failureOf(pool.query('select 1'))
-      expect(error).toBeInstanceOf(RdsIamError)
-      expect(error).toMatchObject({ code: 'not-iam-user' })
-      expect((error as RdsIamError).hint).toContain('rds_iam')
+      expectIamFailure(error, 'not-iam-user', 'rds_iam')
       expect(events.retries()).toHaveLength(0)
     })
 
