@@ -1,11 +1,12 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { signedHostCandidates } from './signed-host.js'
 
 /** The longest token accepted, in bytes, as RDS does. */
 export const MAX_TOKEN_BYTES = 65_535
 
 /** A presigned request as a token carries it: `host:port/?query` or `host:port?query`, no scheme. */
 export interface PresignedRequest {
-  /** `host:port` as written in the token; it is the signed `host` header. */
+  /** `host:port` as written in the token; the signed `host` header is one of its {@link signedHostCandidates}. */
   host: string
   /** Decoded query parameters; a name appears at most once. */
   params: ReadonlyMap<string, string>
@@ -69,10 +70,15 @@ function hmac(key: string | Buffer, data: string): Buffer {
 }
 
 /**
- * Computes the SigV4 signature (lowercase hex) of a presigned GET request, taking the date and credential scope
- * from its own `X-Amz-Date` and `X-Amz-Credential` parameters. Returns `undefined` when those are missing.
+ * Computes the SigV4 signature (lowercase hex) of a presigned GET request for the `host` header value
+ * `signedHost`, taking the date and credential scope from its own `X-Amz-Date` and `X-Amz-Credential`
+ * parameters. Returns `undefined` when those are missing.
  */
-export function computeSignature(request: PresignedRequest, secretAccessKey: string): string | undefined {
+export function computeSignature(
+  request: PresignedRequest,
+  secretAccessKey: string,
+  signedHost: string = request.host,
+): string | undefined {
   const amzDate = request.params.get('X-Amz-Date')
   const credential = request.params.get('X-Amz-Credential')
   if (amzDate === undefined || credential === undefined) return undefined
@@ -84,7 +90,7 @@ export function computeSignature(request: PresignedRequest, secretAccessKey: str
     'GET',
     '/',
     canonicalQuery(request.params),
-    `host:${request.host}`,
+    `host:${signedHost}`,
     '',
     'host',
     EMPTY_PAYLOAD_HASH,
@@ -106,9 +112,15 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b))
 }
 
-/** True when the request's `X-Amz-Signature` is the one `secretAccessKey` makes for it. */
+/**
+ * True when the request's `X-Amz-Signature` is the one `secretAccessKey` makes for it, with its host signed
+ * the way any official signer signs it.
+ */
 export function verifySignature(request: PresignedRequest, secretAccessKey: string): boolean {
-  const expected = computeSignature(request, secretAccessKey)
   const given = request.params.get('X-Amz-Signature')
-  return expected !== undefined && given !== undefined && constantTimeEqual(expected, given)
+  if (given === undefined) return false
+  return signedHostCandidates(request.host).some((signedHost) => {
+    const expected = computeSignature(request, secretAccessKey, signedHost)
+    return expected !== undefined && constantTimeEqual(expected, given)
+  })
 }
