@@ -6,10 +6,13 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 
 // Tests run against each package's source, so a change is tested without a rebuild; the built output is
 // checked by `check:package` (publint, attw) and run by the examples.
-const sourceAliases = readdirSync(packagesDir).map((name) => ({
-  find: new RegExp(`^@rds-iam/${name}$`),
-  replacement: `${packagesDir}${name}/src/index.ts`,
-}))
+const sourceAliases = [
+  { find: /^@rds-iam\/core\/adapter$/, replacement: `${packagesDir}core/src/adapter.ts` },
+  ...readdirSync(packagesDir).map((name) => ({
+    find: new RegExp(`^@rds-iam/${name}$`),
+    replacement: `${packagesDir}${name}/src/index.ts`,
+  })),
+]
 
 export default defineConfig({
   resolve: { alias: sourceAliases },

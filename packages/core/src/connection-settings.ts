@@ -1,6 +1,9 @@
+// A plain import a bundler can follow; node-postgres loads this same module anyway.
+
+import { readFileSync } from 'node:fs'
+import { parse as parseConnectionString } from 'pg-connection-string'
 import { RdsIamError } from './errors'
-import { loadOnFirstUse } from './load-on-first-use'
-import type { IamAuthOptions, SslMode, SslOptions } from './types'
+import type { IamAuthOptions, SslOptions } from './types'
 
 /** Where to connect, as a driver config, a connection URL or the libpq environment variables give it. */
 export interface ConnectionSettings {
@@ -8,25 +11,59 @@ export interface ConnectionSettings {
   port?: number
   user?: string
   database?: string
-  ssl?: IamAuthOptions['ssl']
+  // 'disable' and false are kept so that createIamAuth refuses them with `ssl-required`.
+  ssl?: IamAuthOptions['ssl'] | 'disable' | false
 }
 
 /**
  * Reads a `postgres://` URL with `pg-connection-string`. Its password is ignored (the token replaces it) and its
  * `sslmode` maps onto the TLS policy without weakening it: `prefer` and `allow` mean the default `verify-full`
- * because IAM never runs without TLS, `require` with an `sslrootcert` means `verify-ca` as in libpq.
+ * because IAM never runs without TLS, `require` with an `sslrootcert` means `verify-ca` as in libpq. What
+ * pg-connection-string would quietly misread (no scheme, a bad escape, a port that is no number) is refused here,
+ * so a bad URL fails at creation rather than as a network error at the first connect.
  * @example parseConnectionUrl('postgres://app@mydb.cluster-abc.us-east-1.rds.amazonaws.com/app?sslmode=verify-full')
  */
 export function parseConnectionUrl(url: string): ConnectionSettings {
+  checkUrlShape(url)
   const { rest, sslmode } = takeSslMode(url)
   const parsed = parseUrl(rest)
-  const port = parsed.port ? Number(parsed.port) : undefined
   return {
     host: parsed.host || undefined,
-    port,
+    port: parsed.port
+      ? checkPort(parsed.port, "The connection string's port", 'the port in the URL')
+      : undefined,
     user: parsed.user || undefined,
     database: parsed.database || undefined,
-    ssl: sslFromUrl(sslmode, parsed.ssl),
+    ssl: sslFromMode(sslmode, parsed.ssl, 'The connection string'),
+  }
+}
+
+const URL_HINT =
+  'Use postgres://user@host:port/database?sslmode=verify-full and URL-encode special characters.'
+
+// The URL itself is never quoted: it may carry a password.
+function checkUrlShape(url: string): void {
+  // pg-connection-string reads any other text as a database name on host "base".
+  if (typeof url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(url)) {
+    throw new RdsIamError(
+      'config',
+      'The connection string does not start with postgres:// or postgresql://.',
+      {
+        hint: URL_HINT,
+      },
+    )
+  }
+  // pg-connection-string keeps a malformed escape as it is, and decoding sslmode would throw a raw URIError.
+  try {
+    decodeURIComponent(url)
+  } catch {
+    throw new RdsIamError(
+      'config',
+      'The connection string has a malformed percent-escape (a % not followed by two hex digits, or not UTF-8).',
+      {
+        hint: `${URL_HINT} A literal % is written %25.`,
+      },
+    )
   }
 }
 
@@ -42,14 +79,43 @@ function takeSslMode(url: string): { rest: string; sslmode: string | undefined }
   return { rest: rest.replace(/[?&]$/, ''), sslmode: decodeURIComponent(match[2] ?? '') }
 }
 
-/** The libpq variables node-postgres and postgres.js honour: PGHOST, PGPORT, PGUSER, PGDATABASE. */
+/**
+ * The libpq variables node-postgres and postgres.js honour (PGHOST, PGPORT, PGUSER, PGDATABASE) plus the TLS ones
+ * libpq users set for tools (PGSSLMODE, PGSSLROOTCERT, whose file is read here). A malformed value is refused
+ * naming the variable, also when another layer would override it: a bad environment is worth fixing at once.
+ * @example readLibpqEnv({ PGHOST: 'db.abc.us-east-1.rds.amazonaws.com', PGSSLMODE: 'verify-full' })
+ */
 export function readLibpqEnv(env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
   return {
     host: env.PGHOST || undefined,
-    port: env.PGPORT ? Number(env.PGPORT) : undefined,
+    port: env.PGPORT ? checkPort(env.PGPORT, 'PGPORT', 'PGPORT') : undefined,
     user: env.PGUSER || undefined,
     database: env.PGDATABASE || undefined,
+    ssl: sslFromMode(env.PGSSLMODE || undefined, rootCertFromEnv(env.PGSSLROOTCERT), 'PGSSLMODE'),
   }
+}
+
+// libpq's `system` means the operating system's roots with full verification, which the default policy covers.
+function rootCertFromEnv(path: string | undefined): { ca: string } | undefined {
+  if (!path || path === 'system') return undefined
+  try {
+    return { ca: readFileSync(path, 'utf8') }
+  } catch (cause) {
+    throw new RdsIamError('config', `PGSSLROOTCERT names a file that cannot be read: ${path}.`, {
+      hint: 'Point PGSSLROOTCERT at a PEM file of the CA certificates to trust, or unset it to use the Amazon RDS CAs.',
+      cause,
+    })
+  }
+}
+
+function checkPort(text: string, subject: string, setting: string): number {
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) {
+    throw new RdsIamError('config', `${subject} must be an integer from 1 to 65535, not "${text}".`, {
+      hint: `Set ${setting} to the database port, e.g. 5432, or leave it out.`,
+    })
+  }
+  return port
 }
 
 /** Merges layers of settings; a later layer wins, and an undefined value never hides an earlier one. */
@@ -63,22 +129,27 @@ export function mergeConnectionSettings(...layers: ConnectionSettings[]): Connec
   return merged
 }
 
-type ConnectionStringModule = typeof import('pg-connection-string')
-type ParsedUrl = ReturnType<ConnectionStringModule['parse']>
+type ParsedUrl = ReturnType<typeof parseConnectionString>
 
 function parseUrl(url: string): ParsedUrl {
   try {
-    return loadOnFirstUse<ConnectionStringModule>('pg-connection-string').parse(url) as ParsedUrl
+    return parseConnectionString(url) as ParsedUrl
   } catch (cause) {
-    // The URL itself is never quoted: it may carry a password.
-    throw new RdsIamError('config', 'The connection string is not a valid postgres:// URL.', {
-      hint: 'Use postgres://user@host:port/database?sslmode=verify-full and URL-encode special characters.',
-      cause,
-    })
+    // pg-connection-string reads sslrootcert, sslcert and sslkey while parsing; their paths are safe to show.
+    const unreadable = (cause as { code?: unknown; path?: unknown }).code === 'ENOENT'
+    const summary = unreadable
+      ? `The connection string names a TLS file that cannot be read: ${(cause as { path?: unknown }).path}.`
+      : 'The connection string is not a valid postgres:// URL.'
+    throw new RdsIamError('config', summary, { hint: URL_HINT, cause })
   }
 }
 
-function sslFromUrl(sslmode: string | undefined, ssl: ParsedUrl['ssl']): SslMode | SslOptions | undefined {
+// Shared by URLs and PGSSLMODE, so both spell libpq's modes the same way; `source` names where a bad one came from.
+function sslFromMode(
+  sslmode: string | undefined,
+  ssl: ParsedUrl['ssl'] | { ca: string },
+  source: string,
+): ConnectionSettings['ssl'] {
   const fileOptions = typeof ssl === 'object' && ssl !== null ? pickTlsFiles(ssl) : {}
   switch (sslmode) {
     case undefined:
@@ -96,13 +167,14 @@ function sslFromUrl(sslmode: string | undefined, ssl: ParsedUrl['ssl']): SslMode
     case 'verify-ca':
       return { ...fileOptions, mode: 'verify-ca' }
     default:
-      throw new RdsIamError('config', `The connection string has an unknown sslmode "${sslmode}".`, {
-        hint: 'Use sslmode=verify-full (the default), verify-ca or require.',
+      throw new RdsIamError('config', `${source} has an unknown sslmode "${sslmode}".`, {
+        hint: 'Use verify-full (the default), verify-ca or require.',
       })
   }
 }
 
-// pg-connection-string has already read sslrootcert, sslcert and sslkey from disk into these fields.
+// pg-connection-string has already read sslrootcert, sslcert and sslkey from disk into these fields, and
+// readLibpqEnv PGSSLROOTCERT into `ca`.
 function pickTlsFiles(ssl: object): SslOptions {
   const { ca, cert, key } = ssl as SslOptions
   return Object.fromEntries(Object.entries({ ca, cert, key }).filter(([, value]) => value !== undefined))

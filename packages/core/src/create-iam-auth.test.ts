@@ -14,7 +14,7 @@ import {
   RDS_HOST,
 } from './test-helpers'
 import { resetTokenCacheForTesting } from './token-cache'
-import type { IamAuthOptions, IamLogger } from './types'
+import type { ConnectAttempt, IamAuthOptions, IamLogger } from './types'
 
 const MINUTE = 60_000
 
@@ -36,7 +36,7 @@ function authWith(options: Partial<IamAuthOptions> = {}) {
 beforeEach(() => resetTokenCacheForTesting())
 
 describe('createIamAuth', () => {
-  it('exposes the resolved connection settings', () => {
+  it('exposes the resolved connection settings', async () => {
     const { auth } = authWith()
     expect(auth).toMatchObject({
       host: RDS_HOST,
@@ -54,7 +54,8 @@ describe('createIamAuth', () => {
       tokenPort: 5432,
       region: 'us-east-1',
     })
-    expect(tunnel.ssl).toMatchObject({ servername: RDS_HOST, rejectUnauthorized: true })
+    await expect(tunnel.tls()).resolves.toMatchObject({ servername: RDS_HOST, rejectUnauthorized: true })
+    expect(tunnel.sslMode).toBe('verify-full')
   })
 
   it('signs for the token host and port, not the dialed tunnel', async () => {
@@ -114,6 +115,72 @@ describe('createIamAuth', () => {
     ])
   })
 
+  it('serves a cached token without asking the provider, also while the provider is down', async () => {
+    const clock = createFakeClock()
+    const expiration = new Date(clock.now() + 30 * MINUTE)
+    let down = false
+    let calls = 0
+    const provider = async () => {
+      calls++
+      if (down) throw new Error('connect ECONNREFUSED 169.254.169.254:80')
+      return { ...FAKE_IDENTITY, sessionToken: 'session', expiration }
+    }
+    const { auth, events } = authWith({ credentials: provider, clock })
+    const generated = () => eventsOfType(events, 'token-generated').length
+    const failures = () => eventsOfType(events, 'token-refresh-failed').length
+    const first = await auth.getToken()
+    down = true
+    for (let i = 0; i < 50; i++) await expect(auth.getToken()).resolves.toBe(first)
+    // Refreshes ahead of expiry sign with the identity already held, as long as it lives long enough.
+    clock.advance(11 * MINUTE)
+    await auth.getToken()
+    await vi.waitFor(() => expect(generated()).toBe(2))
+    clock.advance(11 * MINUTE)
+    await auth.getToken()
+    await vi.waitFor(() => expect(generated()).toBe(3))
+    expect(calls).toBe(1)
+    // Now the identity itself needs renewing and the provider is down: callers keep the valid token, and the
+    // provider is asked again only after a pause, not on every connect.
+    clock.advance(4 * MINUTE)
+    const served = await auth.getToken()
+    await vi.waitFor(() => expect(failures()).toBe(1))
+    for (let i = 0; i < 50; i++) await expect(auth.getToken()).resolves.toBe(served)
+    expect(calls).toBe(2)
+    clock.advance(5_000)
+    await auth.getToken()
+    expect(calls).toBe(2)
+    clock.advance(6_000)
+    await auth.getToken()
+    await vi.waitFor(() => expect(failures()).toBe(2))
+    down = false
+    clock.advance(11_000)
+    await auth.getToken()
+    await vi.waitFor(() => expect(generated()).toBe(4))
+    expect(calls).toBe(4)
+  })
+
+  it('drops only the token of the rejected attempt, not one another connection fetched since', async () => {
+    const { auth, events, generations } = authWith()
+    const rejected = await auth.retry(async (attempt) => {
+      await attempt.password()
+      return attempt
+    })
+    auth.invalidate()
+    await auth.getToken()
+    expect(generations()).toBe(2)
+    // A late rejection of the first token must not throw away the second.
+    let first = true
+    await auth.retry(async (attempt) => {
+      if (first) {
+        first = false
+        await rejected.password()
+        throw driverError('28000', 'PAM authentication failed for user "app_user"')
+      }
+      return attempt.password()
+    })
+    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(1)
+  })
+
   it('invalidate() drops the token so the next call makes a new one', async () => {
     const { auth, events, generations } = authWith()
     auth.invalidate()
@@ -129,8 +196,8 @@ describe('createIamAuth', () => {
     const { auth, events, generations } = authWith()
     await auth.getToken()
     let attempts = 0
-    const result = await auth.retry(async () => {
-      await auth.getToken()
+    const result = await auth.retry(async (attempt) => {
+      await attempt.password()
       if (attempts++ === 0) throw driverError('28000', 'PAM authentication failed for user "app_user"')
       return 'connected'
     })
@@ -144,8 +211,8 @@ describe('createIamAuth', () => {
     await auth.getToken()
     // Each connect signs in once with whatever the cache holds; the server refuses the first token. (Tokens signed
     // within the same second are identical strings, so the generation count tells the tokens apart.)
-    const connect = async (): Promise<number> => {
-      await auth.getToken()
+    const connect = async (attempt: ConnectAttempt): Promise<number> => {
+      await attempt.password()
       const generation = generations()
       await new Promise((resolve) => setTimeout(resolve, 5))
       if (generation === 1) throw driverError('28000', 'PAM authentication failed for user "app_user"')
@@ -179,7 +246,9 @@ describe('createIamAuth', () => {
   })
 
   it('refuses to turn TLS off, and warns through the logger when verification is skipped', () => {
-    expect(() => authWith({ ssl: false })).toThrow(expect.objectContaining({ code: 'ssl-required' }))
+    expect(() => authWith({ ssl: false as unknown as true })).toThrow(
+      expect.objectContaining({ code: 'ssl-required' }),
+    )
     const warn = vi.fn<NonNullable<IamLogger['warn']>>()
     authWith({ ssl: 'require', logger: { warn } })
     expect(warn).toHaveBeenCalledWith(

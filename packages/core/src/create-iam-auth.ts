@@ -1,18 +1,14 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { type InspectOptions, inspect } from 'node:util'
 import { createCredentialSource } from './credentials'
+import { toErrorLike } from './errors'
 import { createEventEmitter } from './events'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
-import { type ConnectAttempt, createRetry } from './retry'
+import { createRetry, type TrackedAttempt } from './retry'
 import { resolveSsl } from './ssl'
-import { createTokenCache } from './token-cache'
-import { signToken } from './token-signer'
-import type { IamAuth, IamAuthOptions, TokenKey } from './types'
-
-// The connect attempt a getToken() call belongs to: drivers call the password hook deep inside their connect, and
-// a rejection must drop the token that attempt used, not a newer one another connection fetched meanwhile.
-const currentAttempt = new AsyncLocalStorage<ConnectAttempt>()
+import { type CacheSlot, createTokenCache } from './token-cache'
+import { type SignedToken, signToken } from './token-signer'
+import type { AwsCredentialIdentity, IamAuth, IamAuthOptions } from './types'
 
 /** What an IamAuth shows of itself in logs: where it connects, never how it signs. */
 export interface IamAuthSummary {
@@ -24,19 +20,35 @@ export interface IamAuthSummary {
   tokenPort: number
 }
 
+/** A token together with the cache slot it came from, so a rejection drops exactly that token. */
+interface Handout {
+  slot: CacheSlot
+  token: SignedToken
+}
+
+// After a background refresh failed, the cached token keeps being served and the next refresh waits this long:
+// a provider outage must not turn every connect into a provider call.
+const REFRESH_BACKOFF_MS = 10_000
+
 /**
  * The auth layer for one database endpoint and user: tokens from a process-wide cache, the TLS options for the
  * driver, and a retry for its connect. Bad options throw an `RdsIamError` here, before anything connects.
  * @example
  * const auth = createIamAuth({ host: 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com', user: 'app_user' })
- * const client = new pg.Client({ host: auth.host, port: auth.port, user: auth.user, password: auth.getToken, ssl: auth.ssl })
- * await auth.retry(() => client.connect())
+ * const ssl = await auth.tls()
+ * const client = await auth.retry(async (attempt) => {
+ *   const client = new pg.Client({ host: auth.host, port: auth.port, user: auth.user, password: attempt.password, ssl })
+ *   await client.connect()
+ *   return client
+ * })
  */
 export function createIamAuth(options: IamAuthOptions): IamAuth {
   const resolved = resolveOptions(options)
   const { host, port, user, tokenHost, tokenPort, profile, clock } = resolved
+  const { refreshAheadMs } = resolved.cache
+  const observed = options.onEvent !== undefined || options.logger !== undefined
   const emit = createEventEmitter(options.onEvent, options.logger)
-  const ssl = resolveSsl(options.ssl, tokenHost, emit)
+  const tls = resolveSsl(options.ssl, tokenHost, emit)
   const region = createRegionResolver({ region: resolved.region, tokenHost, profile })
   const credentials = createCredentialSource({
     credentials: resolved.credentials,
@@ -45,20 +57,23 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     minRemainingMs: resolved.cache.minRemainingMs,
   })
   const cache = createTokenCache({ ...resolved.cache, clock, emit })
-  let lastKey: TokenKey | undefined
+  // The slot of the last token this auth handed out: the fast path looks only there.
+  let current: CacheSlot | undefined
+  let refreshing = false
+  let refreshAfter = 0
 
-  async function getToken(): Promise<string> {
+  function slotFor(regionName: string, identity: AwsCredentialIdentity): CacheSlot {
+    const { key } = current ?? {}
+    const same = key !== undefined && key.region === regionName && key.accessKeyId === identity.accessKeyId
+    if (same && current) return current
+    return cache.slot({ tokenHost, tokenPort, user, region: regionName, accessKeyId: identity.accessKeyId })
+  }
+
+  async function signFor(background: boolean): Promise<Handout> {
     const regionName = region.current ?? (await region.resolve())
     const identity = await credentials.resolve()
-    const key: TokenKey = {
-      tokenHost,
-      tokenPort,
-      user,
-      region: regionName,
-      accessKeyId: identity.accessKeyId,
-    }
-    lastKey = key
-    const signed = await cache.get(key, () =>
+    const slot = slotFor(regionName, identity)
+    const generate = () =>
       signToken({
         hostname: tokenHost,
         port: tokenPort,
@@ -66,19 +81,64 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
         region: regionName,
         identity,
         signedAt: clock.now(),
-      }),
-    )
-    const attempt = currentAttempt.getStore()
-    if (attempt) attempt.token = signed
-    return signed.token
+      })
+    const token = await (background ? cache.refresh(slot, generate) : cache.get(slot, generate))
+    current = slot
+    return { slot, token }
   }
 
-  function invalidate(): void {
-    if (lastKey) cache.invalidate(lastKey)
+  function refreshInBackground(slot: CacheSlot, served: SignedToken): void {
+    refreshing = true
+    signFor(true)
+      .then((fresh) => {
+        // Credentials that end sooner than the served token cannot make a better one: wait before signing again.
+        if (fresh.token.expiresAt <= served.expiresAt) refreshAfter = clock.now() + REFRESH_BACKOFF_MS
+      })
+      .catch((error: unknown) => {
+        refreshAfter = clock.now() + REFRESH_BACKOFF_MS
+        emit({
+          type: 'token-refresh-failed',
+          key: slot.key,
+          expiresAt: new Date(served.expiresAt),
+          error: toErrorLike(error),
+        })
+      })
+      .finally(() => {
+        refreshing = false
+      })
   }
 
-  function invalidateRejected(attempt: ConnectAttempt): void {
-    if (lastKey) cache.invalidate(lastKey, attempt.token)
+  // The cached token needs no credentials, no region and no key: a provider outage does not touch it.
+  function handOut(): Handout | Promise<Handout> {
+    const slot = current
+    const token = slot && cache.peek(slot)
+    if (!slot || !token) return signFor(false)
+    const now = clock.now()
+    if (token.expiresAt - now < refreshAheadMs && !refreshing && now >= refreshAfter) {
+      refreshInBackground(slot, token)
+    }
+    if (observed) emit({ type: 'token-reused', key: slot.key, expiresAt: new Date(token.expiresAt) })
+    return { slot, token }
+  }
+
+  async function getToken(): Promise<string> {
+    return (await handOut()).token.token
+  }
+
+  function startAttempt(remainingMs: () => number | undefined): TrackedAttempt {
+    let used: Handout | undefined
+    return {
+      attempt: {
+        password: async () => {
+          used = await handOut()
+          return used.token.token
+        },
+        remainingMs,
+      },
+      invalidateToken: () => {
+        if (used) cache.invalidate(used.slot, used.token)
+      },
+    }
   }
 
   const summary = (): IamAuthSummary => ({ host, port, user, region: region.current, tokenHost, tokenPort })
@@ -86,14 +146,14 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   // Credentials and tokens live only in closures; what inspect and JSON.stringify show is the summary.
   const auth = {
     getToken,
-    invalidate,
-    get ssl() {
-      return ssl()
+    invalidate: () => {
+      if (current) cache.invalidate(current)
     },
+    tls: () => tls.options(),
+    sslMode: tls.mode,
     retry: createRetry({
       ...resolved.retry,
-      invalidate: invalidateRejected,
-      track: (attempt, connect) => currentAttempt.run(attempt, connect),
+      startAttempt,
       emit,
       context: () => ({ host, port, user, region: region.current, tokenHost, profile }),
     }),

@@ -68,5 +68,6 @@ export function createDriverAuth({ explicit, url, precedence, iam = {} }: Driver
       "Set `user` (or PGUSER) to a database user granted rds_iam, e.g. user: 'app_user'.",
     )
   }
-  return { auth: createIamAuth({ ...iam, host, port, user, ssl }), database }
+  // A refused ssl setting ('disable', false) goes through on purpose: createIamAuth names the refusal.
+  return { auth: createIamAuth({ ...iam, host, port, user, ssl: ssl as IamAuthOptions['ssl'] }), database }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { RdsIamError } from './errors'
 import { createRetry } from './retry'
 import { collectEvents, driverError, eventsOfType } from './test-helpers'
+import type { ConnectAttempt } from './types'
 
 const pamFailure = () => driverError('28000', 'PAM authentication failed for user "app"')
 const throttled = () =>
@@ -15,9 +16,12 @@ function harness(options: { maxThrottleMs?: number; random?: () => number } = {}
   const retry = createRetry({
     maxThrottleMs: options.maxThrottleMs ?? 1_000,
     baseDelayMs: 100,
-    invalidate: () => {
-      invalidations++
-    },
+    startAttempt: (remainingMs) => ({
+      attempt: { password: async () => 'token', remainingMs },
+      invalidateToken: () => {
+        invalidations++
+      },
+    }),
     emit: onEvent,
     context: () => ({ host: '127.0.0.1', port: 5432, user: 'app', region: 'us-east-1' }),
     sleep: async (ms) => {
@@ -155,6 +159,41 @@ describe('retry', () => {
     await expect(h.retry(c.connect)).rejects.toMatchObject({ name: 'RdsIamError', code, cause })
     expect(c.calls()).toBe(1)
     expect(h.events).toEqual([])
+  })
+
+  it('hands each attempt what is left of timeoutMs, and retries nothing once it is spent', async () => {
+    const h = harness()
+    const left: (number | undefined)[] = []
+    let calls = 0
+    const slowRejection = async (attempt: ConnectAttempt): Promise<string> => {
+      left.push(attempt.remainingMs())
+      calls++
+      h.time.now += 600
+      throw pamFailure()
+    }
+    const error = await h.retry(slowRejection, { timeoutMs: 1_000 }).catch((e: unknown) => e)
+    expect(left).toEqual([1_000, 400])
+    expect(calls).toBe(2)
+    expect(error).toMatchObject({ code: 'token-rejected' })
+    const spent = harness()
+    spent.time.now = 0
+    const once = async (attempt: ConnectAttempt): Promise<string> => {
+      spent.time.now += 1_500
+      left.push(attempt.remainingMs())
+      throw pamFailure()
+    }
+    await expect(spent.retry(once, { timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'token-rejected' })
+    expect(spent.invalidations()).toBe(0)
+  })
+
+  it('gives attempts no deadline without timeoutMs', async () => {
+    const h = harness()
+    const seen: (number | undefined)[] = []
+    await h.retry(async (attempt) => {
+      seen.push(attempt.remainingMs())
+      return 'connected'
+    })
+    expect(seen).toEqual([undefined])
   })
 
   it('rethrows errors that are not about IAM unchanged', async () => {

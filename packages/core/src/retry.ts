@@ -3,19 +3,24 @@ import { classifyError } from './classify-error'
 import { isRdsIamError, messageOf, RdsIamError } from './errors'
 import type { EmitEvent } from './events'
 import { redact } from './redact'
-import type { SignedToken } from './token-signer'
-import type { ErrorClassification, ErrorContext, RetryOptions } from './types'
+import type {
+  ConnectAttempt,
+  ErrorClassification,
+  ErrorContext,
+  RetryOptions,
+  RetryRunOptions,
+} from './types'
 
-/** What one connect attempt used; filled in while it runs. */
-export interface ConnectAttempt {
-  token?: SignedToken
+/** One attempt as the retry sees it: what the driver gets, and how to drop the token it used. */
+export interface TrackedAttempt {
+  attempt: ConnectAttempt
+  // Drops the token this attempt's connection handed to the server, and only that one.
+  invalidateToken(): void
 }
 
 export interface RetrySettings extends Required<RetryOptions> {
-  // Told which attempt was rejected, so the token it used (and only that one) is dropped.
-  invalidate: (attempt: ConnectAttempt) => void
-  // Runs an attempt so that what it uses can be recorded on it.
-  track?: <T>(attempt: ConnectAttempt, connect: () => Promise<T>) => Promise<T>
+  // A fresh attempt; `remainingMs` reads what is left of the caller's time budget.
+  startAttempt: (remainingMs: () => number | undefined) => TrackedAttempt
   emit: EmitEvent
   // Read when a connect fails, so the hint names a region that was only found at the first token.
   context: () => ErrorContext
@@ -25,46 +30,55 @@ export interface RetrySettings extends Required<RetryOptions> {
   now?: () => number
 }
 
-export type Retry = <T>(connect: () => Promise<T>) => Promise<T>
+export type Retry = <T>(
+  connect: (attempt: ConnectAttempt) => Promise<T>,
+  options?: RetryRunOptions,
+) => Promise<T>
 
 // Authentication fails before any query is sent, so connecting again is always safe. Failures of kind `unknown`
 // (a missing database, a syntax error) are not IAM's business and pass through unchanged.
 export function createRetry(settings: RetrySettings): Retry {
-  const { invalidate, emit, maxThrottleMs, baseDelayMs, context } = settings
+  const { emit, maxThrottleMs, baseDelayMs, context, startAttempt } = settings
   const sleep = settings.sleep ?? sleepFor
   const random = settings.random ?? Math.random
   const now = settings.now ?? (() => performance.now())
-  const track = settings.track ?? ((_attempt, connect) => connect())
 
-  return async function retry<T>(connect: () => Promise<T>): Promise<T> {
+  return async function retry<T>(
+    connect: (attempt: ConnectAttempt) => Promise<T>,
+    options: RetryRunOptions = {},
+  ): Promise<T> {
     const startedAt = now()
+    const { timeoutMs } = options
+    const remainingMs = (): number | undefined =>
+      timeoutMs === undefined || timeoutMs <= 0 ? undefined : timeoutMs - (now() - startedAt)
     let tokenRetried = false
     let throttleRetries = 0
 
     // The delay before the next attempt, or undefined when this failure is final.
-    function nextDelay(classification: ErrorClassification, attempt: ConnectAttempt): number | undefined {
+    function nextDelay(classification: ErrorClassification, tracked: TrackedAttempt): number | undefined {
+      const left = Math.min(maxThrottleMs - (now() - startedAt), remainingMs() ?? Number.POSITIVE_INFINITY)
+      if (left <= 0) return undefined
       if (classification.kind === 'token-rejected' && !tokenRetried) {
         tokenRetried = true
-        invalidate(attempt)
+        tracked.invalidateToken()
         return 0
       }
       // The budget counts the attempts too: a throttled endpoint often answers slowly, not just with an error.
-      const remainingMs = maxThrottleMs - (now() - startedAt)
-      if (classification.kind !== 'throttled' || remainingMs <= 0) return undefined
+      if (classification.kind !== 'throttled') return undefined
       const ceiling = Math.min(maxThrottleMs, baseDelayMs * 2 ** throttleRetries++)
       // At least 1 ms, so the budget always runs out.
-      return Math.min(remainingMs, Math.max(1, Math.round(random() * ceiling)))
+      return Math.min(left, Math.max(1, Math.round(random() * ceiling)))
     }
 
     for (let number = 1; ; number++) {
-      const attempt: ConnectAttempt = {}
+      const tracked = startAttempt(remainingMs)
       try {
-        return await track(attempt, connect)
+        return await connect(tracked.attempt)
       } catch (error) {
         if (isRdsIamError(error)) throw error
         const classification = classifyError(error, context())
         if (classification.kind === 'unknown') throw error
-        const delayMs = nextDelay(classification, attempt)
+        const delayMs = nextDelay(classification, tracked)
         if (delayMs === undefined) throw finalError(error, classification, context())
         emit({
           type: 'auth-retry',

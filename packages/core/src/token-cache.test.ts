@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { collectEvents, createFakeClock, deferred, eventsOfType, type FakeClock } from './test-helpers'
-import { createTokenCache, resetTokenCacheForTesting } from './token-cache'
+import { createTokenCache, resetTokenCacheForTesting, type TokenCache } from './token-cache'
 import type { SignedToken } from './token-signer'
 import type { IamEvent, TokenKey } from './types'
 
@@ -17,7 +17,7 @@ const key: TokenKey = {
 interface Harness {
   clock: FakeClock
   events: IamEvent[]
-  cache: ReturnType<typeof createTokenCache>
+  cache: TokenCache
   /** The token text a caller receives. */
   get: (key: TokenKey, generate: () => Promise<SignedToken>) => Promise<string>
   generations: () => number
@@ -48,7 +48,7 @@ function harness(
     maxEntries: options.maxEntries ?? 100,
   })
   const get = (key: TokenKey, generateWith: () => Promise<SignedToken>): Promise<string> =>
-    cache.get(key, generateWith).then((signed) => signed.token)
+    cache.get(cache.slot(key), generateWith).then((signed) => signed.token)
   return { clock, events, cache, get, generations: () => count, generate }
 }
 
@@ -73,65 +73,45 @@ describe('token cache', () => {
     ])
   })
 
-  it('reuses the token while it has more than the refresh-ahead margin left', async () => {
+  it('reuses the token while it has at least minRemainingMs left, without events', async () => {
     const h = harness()
     await h.get(key, h.generate)
-    h.clock.advance(9 * MINUTE)
+    h.clock.advance(LIFETIME - MINUTE)
     await expect(h.get(key, h.generate)).resolves.toBe('token-1')
-    await settle()
+    expect(h.cache.peek(h.cache.slot(key))?.token).toBe('token-1')
     expect(h.generations()).toBe(1)
-    expect(eventsOfType(h.events, 'token-reused')).toHaveLength(1)
-  })
-
-  it('returns the cached token and refreshes once in the background when less than refreshAheadMs is left', async () => {
-    const h = harness()
-    await h.get(key, h.generate)
-    h.clock.advance(10 * MINUTE + 1)
-    const during = await Promise.all(Array.from({ length: 20 }, () => h.get(key, h.generate)))
-    expect(new Set(during)).toEqual(new Set(['token-1']))
-    await settle()
-    expect(h.generations()).toBe(2)
-    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
-    expect(eventsOfType(h.events, 'token-generated').map((e) => e.background)).toEqual([false, true])
+    expect(h.events.map((event) => event.type)).toEqual(['token-generated'])
   })
 
   it('never hands out a token with less than minRemainingMs left', async () => {
     const h = harness()
     await h.get(key, h.generate)
     h.clock.advance(LIFETIME - MINUTE + 1)
+    expect(h.cache.peek(h.cache.slot(key))).toBeUndefined()
     await expect(h.get(key, h.generate)).resolves.toBe('token-2')
-    expect(eventsOfType(h.events, 'token-generated').map((e) => e.background)).toEqual([false, false])
   })
 
-  it('keeps the valid token when a background refresh fails, and reports the failure', async () => {
+  it('refresh() makes a new token while the old one is still usable, once for concurrent callers', async () => {
+    const h = harness()
+    const slot = h.cache.slot(key)
+    await h.get(key, h.generate)
+    const refreshes = await Promise.all([
+      h.cache.refresh(slot, h.generate),
+      h.cache.refresh(slot, h.generate),
+    ])
+    expect(refreshes.map((signed) => signed.token)).toEqual(['token-2', 'token-2'])
+    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
+    expect(eventsOfType(h.events, 'token-generated').map((e) => e.background)).toEqual([false, true])
+  })
+
+  it('keeps the usable token when a refresh fails', async () => {
     const h = harness()
     await h.get(key, h.generate)
-    h.clock.advance(11 * MINUTE)
     const failing = async (): Promise<SignedToken> => {
-      throw Object.assign(new Error('network down X-Amz-Signature=abc123'), { code: 'ECONNRESET' })
+      throw new Error('network down')
     }
-    await expect(h.get(key, failing)).resolves.toBe('token-1')
-    await settle()
-    expect(eventsOfType(h.events, 'token-refresh-failed')).toEqual([
-      {
-        type: 'token-refresh-failed',
-        key,
-        expiresAt: new Date(Date.UTC(2026, 0, 1) + LIFETIME),
-        error: { name: 'Error', code: 'ECONNRESET', message: 'network down X-Amz-Signature=[redacted]' },
-      },
-    ])
+    await expect(h.cache.refresh(h.cache.slot(key), failing)).rejects.toThrow('network down')
     await expect(h.get(key, h.generate)).resolves.toBe('token-1')
-    await settle()
-    await expect(h.get(key, h.generate)).resolves.toBe('token-2')
-  })
-
-  it('does not refresh ahead a token its credentials cut short: signing again cannot outlive them', async () => {
-    const h = harness({ lifetime: (now) => ({ expiresAt: now + 6 * MINUTE, limitedByCredentials: true }) })
-    await h.get(key, h.generate)
-    h.clock.advance(2 * MINUTE)
-    await h.get(key, h.generate)
-    await settle()
-    expect(h.generations()).toBe(1)
   })
 
   it('refuses a new token that would already be too short to use', async () => {
@@ -156,19 +136,19 @@ describe('token cache', () => {
   it('invalidate() drops the token, so the next caller gets a new one', async () => {
     const h = harness()
     await h.get(key, h.generate)
-    h.cache.invalidate(key)
+    h.cache.invalidate(h.cache.slot(key))
     await expect(h.get(key, h.generate)).resolves.toBe('token-2')
     expect(eventsOfType(h.events, 'token-invalidated')).toEqual([{ type: 'token-invalidated', key }])
-    h.cache.invalidate({ ...key, user: 'nobody' })
+    h.cache.invalidate(h.cache.slot({ ...key, user: 'nobody' }))
     expect(eventsOfType(h.events, 'token-invalidated')).toHaveLength(1)
   })
 
   it('given the rejected token, drops it only while it is still the cached one', async () => {
     const h = harness()
-    const rejected = await h.cache.get(key, h.generate)
-    h.cache.invalidate(key, rejected)
+    const rejected = await h.cache.get(h.cache.slot(key), h.generate)
+    h.cache.invalidate(h.cache.slot(key), rejected)
     const replacement = await h.get(key, h.generate)
-    h.cache.invalidate(key, rejected)
+    h.cache.invalidate(h.cache.slot(key), rejected)
     await expect(h.get(key, h.generate)).resolves.toBe(replacement)
     expect(eventsOfType(h.events, 'token-invalidated')).toHaveLength(1)
     expect(h.generations()).toBe(2)
@@ -176,11 +156,11 @@ describe('token cache', () => {
 
   it('given the rejected token, keeps a replacement that is still being generated', async () => {
     const h = harness()
-    const rejected = await h.cache.get(key, h.generate)
-    h.cache.invalidate(key, rejected)
+    const rejected = await h.cache.get(h.cache.slot(key), h.generate)
+    h.cache.invalidate(h.cache.slot(key), rejected)
     const gate = deferred<SignedToken>()
     const replacement = h.get(key, () => gate.promise)
-    h.cache.invalidate(key, rejected)
+    h.cache.invalidate(h.cache.slot(key), rejected)
     const waiting = h.get(key, h.generate)
     gate.resolve({ token: 'replacement', expiresAt: h.clock.now() + LIFETIME, limitedByCredentials: false })
     await expect(Promise.all([replacement, waiting])).resolves.toEqual(['replacement', 'replacement'])
@@ -190,7 +170,7 @@ describe('token cache', () => {
     const h = harness()
     const gate = deferred<SignedToken>()
     const early = h.get(key, () => gate.promise)
-    h.cache.invalidate(key)
+    h.cache.invalidate(h.cache.slot(key))
     const late = h.get(key, h.generate)
     gate.resolve({ token: 'in-flight', expiresAt: h.clock.now() + LIFETIME, limitedByCredentials: false })
     await expect(early).resolves.toBe('in-flight')
@@ -220,17 +200,36 @@ describe('token cache', () => {
     await expect(h.get({ ...key, ...change }, h.generate)).resolves.toBe('token-2')
   })
 
-  it('keeps at most maxEntries tokens, dropping the least recently used', async () => {
+  it('keeps at most maxEntries tokens, dropping the one signed least recently', async () => {
     const h = harness({ maxEntries: 2 })
     const keyA = { ...key, user: 'a' }
     const keyB = { ...key, user: 'b' }
     const keyC = { ...key, user: 'c' }
     await h.get(keyA, h.generate)
     await h.get(keyB, h.generate)
-    await h.get(keyA, h.generate)
     await h.get(keyC, h.generate)
     expect(h.generations()).toBe(3)
-    await expect(h.get(keyA, h.generate)).resolves.toBe('token-1')
-    await expect(h.get(keyB, h.generate)).resolves.toBe('token-4')
+    await expect(h.get(keyC, h.generate)).resolves.toBe('token-3')
+    await expect(h.get(keyB, h.generate)).resolves.toBe('token-2')
+    await expect(h.get(keyA, h.generate)).resolves.toBe('token-4')
+  })
+
+  it('obeys the largest limit any view asked for: a small one does not evict the tokens of others', async () => {
+    const roomy = harness({ maxEntries: 10 })
+    const tight = harness({ maxEntries: 1 })
+    await roomy.get({ ...key, user: 'a' }, roomy.generate)
+    await roomy.get({ ...key, user: 'b' }, roomy.generate)
+    await tight.get({ ...key, user: 'c' }, tight.generate)
+    await expect(roomy.get({ ...key, user: 'a' }, roomy.generate)).resolves.toBe('token-1')
+    expect(roomy.generations()).toBe(2)
+  })
+
+  it('lives on globalThis, so a second copy of core (ESM beside CommonJS) shares it', async () => {
+    const h = harness()
+    await h.get(key, h.generate)
+    const store = (globalThis as Record<symbol, { entries: Map<string, unknown> } | undefined>)[
+      Symbol.for('@rds-iam/core:token-store:v1')
+    ]
+    expect(store?.entries.size).toBe(1)
   })
 })

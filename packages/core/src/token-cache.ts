@@ -1,12 +1,26 @@
-import { RdsIamError, toErrorLike } from './errors'
+import { RdsIamError } from './errors'
 import type { EmitEvent } from './events'
 import type { SignedToken } from './token-signer'
 import type { Clock, TokenCacheOptions, TokenKey } from './types'
 
+/** A key together with its serialised form, computed once rather than on every lookup. */
+export interface CacheSlot {
+  readonly key: TokenKey
+  readonly id: string
+}
+
 interface CacheEntry {
-  key: TokenKey
   token?: SignedToken
   pending?: Promise<SignedToken>
+  // Bumped by invalidate, so a generation that started before a rejection never lands in the entry.
+  epoch: number
+}
+
+interface TokenStore {
+  entries: Map<string, CacheEntry>
+  // The store belongs to the process, so its size is the largest any IamAuth asked for: one auth with a small
+  // limit must not evict the tokens of others.
+  maxEntries: number
 }
 
 export interface TokenCacheSettings extends Required<TokenCacheOptions> {
@@ -15,48 +29,81 @@ export interface TokenCacheSettings extends Required<TokenCacheOptions> {
 }
 
 export interface TokenCache {
-  get(key: TokenKey, generate: () => Promise<SignedToken>): Promise<SignedToken>
-  /** Drops the key's token; given the token a server rejected, only while the cache still holds that one. */
-  invalidate(key: TokenKey, rejected?: SignedToken): void
+  slot(key: TokenKey): CacheSlot
+  /** The slot's token when it can be handed out now; no waiting, no events. */
+  peek(slot: CacheSlot): SignedToken | undefined
+  /** A usable token: the cached one, else one generation shared by every concurrent caller. */
+  get(slot: CacheSlot, generate: () => Promise<SignedToken>): Promise<SignedToken>
+  /** A new token even though the cached one is still usable; joins a generation already under way. */
+  refresh(slot: CacheSlot, generate: () => Promise<SignedToken>): Promise<SignedToken>
+  /** Drops the slot's token; given the token a server rejected, only while the cache still holds that one. */
+  invalidate(slot: CacheSlot, rejected?: SignedToken): void
 }
 
-// One store for the whole process: every IamAuth that would sign the same token shares it. Map order is
-// least recently used first.
-const sharedStore = new Map<string, CacheEntry>()
+// One store for the whole process, on globalThis so that the ESM and CommonJS builds of core (an application can
+// load both through different dependencies) share it. The version in the name changes with the entry's shape.
+const STORE = Symbol.for('@rds-iam/core:token-store:v1')
+
+function sharedStore(): TokenStore {
+  const holder = globalThis as { [STORE]?: TokenStore }
+  holder[STORE] ??= { entries: new Map(), maxEntries: 0 }
+  return holder[STORE]
+}
 
 /**
  * Forgets every cached token of the process. Meant for tests that reuse a host and user across cases.
  * @example afterEach(() => resetTokenCacheForTesting())
  */
 export function resetTokenCacheForTesting(): void {
-  sharedStore.clear()
+  const store = sharedStore()
+  store.entries.clear()
+  store.maxEntries = 0
 }
 
-// Each IamAuth gets its own view of the shared store, with its own clock, margins and event sink.
+// Each IamAuth gets its own view of the shared store, with its own clock, margins and event sink. Map order is
+// the order of last generation: a hot token is never touched on the fast path, so eviction drops the key that
+// was signed least recently, and at worst costs the evicted key one more signature.
 export function createTokenCache(settings: TokenCacheSettings): TokenCache {
-  const { clock, emit, minRemainingMs, refreshAheadMs, maxEntries } = settings
+  const { clock, emit, minRemainingMs } = settings
+  const store = sharedStore()
+  store.maxEntries = Math.max(store.maxEntries, settings.maxEntries)
 
-  function entryFor(key: TokenKey): CacheEntry {
-    const id = cacheId(key)
-    const entry = sharedStore.get(id) ?? { key }
-    sharedStore.delete(id)
-    sharedStore.set(id, entry)
-    for (const oldest of sharedStore.keys()) {
-      if (sharedStore.size <= maxEntries) break
-      sharedStore.delete(oldest)
+  function entryFor(slot: CacheSlot): CacheEntry {
+    const existing = store.entries.get(slot.id)
+    if (existing) return existing
+    const entry: CacheEntry = { epoch: 0 }
+    store.entries.set(slot.id, entry)
+    for (const oldest of store.entries.keys()) {
+      if (store.entries.size <= store.maxEntries) break
+      store.entries.delete(oldest)
     }
     return entry
   }
 
-  function generateInto(entry: CacheEntry, generate: () => Promise<SignedToken>, background: boolean) {
+  function usable(token: SignedToken | undefined): token is SignedToken {
+    return token !== undefined && token.expiresAt - clock.now() >= minRemainingMs
+  }
+
+  function generateInto(
+    slot: CacheSlot,
+    entry: CacheEntry,
+    generate: () => Promise<SignedToken>,
+    background: boolean,
+  ): Promise<SignedToken> {
     const startedAt = clock.now()
+    const { epoch } = entry
     const pending = generate()
       .then((token) => {
         const now = clock.now()
         if (token.expiresAt - now < minRemainingMs) throw tooShortLived(token, minRemainingMs)
-        entry.token = token
+        if (entry.epoch === epoch) {
+          entry.token = token
+          // Re-inserted last: the order of the map is the order of generation.
+          store.entries.delete(slot.id)
+          store.entries.set(slot.id, entry)
+        }
         const expiresAt = new Date(token.expiresAt)
-        emit({ type: 'token-generated', key: entry.key, expiresAt, durationMs: now - startedAt, background })
+        emit({ type: 'token-generated', key: slot.key, expiresAt, durationMs: now - startedAt, background })
         return token
       })
       .finally(() => {
@@ -66,46 +113,32 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
     return pending
   }
 
-  function refreshInBackground(
-    entry: CacheEntry,
-    current: SignedToken,
-    generate: () => Promise<SignedToken>,
-  ) {
-    generateInto(entry, generate, true).catch((error: unknown) => {
-      emit({
-        type: 'token-refresh-failed',
-        key: entry.key,
-        expiresAt: new Date(current.expiresAt),
-        error: toErrorLike(error),
-      })
-    })
-  }
-
   return {
-    async get(key, generate) {
-      const entry = entryFor(key)
-      const current = entry.token
-      const remainingMs = current ? current.expiresAt - clock.now() : 0
-      if (current && remainingMs >= minRemainingMs) {
-        if (remainingMs < refreshAheadMs && !current.limitedByCredentials && !entry.pending) {
-          refreshInBackground(entry, current, generate)
-        }
-        emit({ type: 'token-reused', key, expiresAt: new Date(current.expiresAt) })
-        return current
-      }
-      return entry.pending ?? generateInto(entry, generate, false)
+    slot: (key) => ({ key, id: cacheId(key) }),
+    peek(slot) {
+      const token = store.entries.get(slot.id)?.token
+      return usable(token) ? token : undefined
     },
-    invalidate(key, rejected) {
-      const id = cacheId(key)
-      const entry = sharedStore.get(id)
+    get(slot, generate) {
+      const entry = entryFor(slot)
+      if (usable(entry.token)) return Promise.resolve(entry.token)
+      return entry.pending ?? generateInto(slot, entry, generate, false)
+    },
+    refresh(slot, generate) {
+      const entry = entryFor(slot)
+      return entry.pending ?? generateInto(slot, entry, generate, true)
+    },
+    invalidate(slot, rejected) {
+      const entry = store.entries.get(slot.id)
       if (!entry) return
       // Connections that failed together all report the same old token: the first one's retry already replaced it,
       // and the others must not throw that replacement (or its generation in flight) away again. Identity, not
       // text: tokens signed within the same second with the same keys are the same string.
       if (rejected !== undefined && entry.token !== rejected) return
-      // Dropping the entry also orphans a generation in flight: later callers start a new one rather than share it.
-      sharedStore.delete(id)
-      emit({ type: 'token-invalidated', key })
+      entry.token = undefined
+      entry.pending = undefined
+      entry.epoch++
+      emit({ type: 'token-invalidated', key: slot.key })
     },
   }
 }

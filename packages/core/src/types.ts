@@ -13,14 +13,14 @@ export interface AwsCredentialIdentity {
 export type AwsCredentialProvider = () => Promise<AwsCredentialIdentity>
 
 /**
- * How the connection is encrypted and verified.
+ * How the connection is encrypted and verified. There is no mode without TLS: RDS only accepts IAM tokens over
+ * TLS, so `false` and `'disable'` (which JavaScript callers and URLs can still pass) throw `ssl-required`.
  * - `verify-full` (default): the certificate chains to a trusted CA and names the token host.
  * - `verify-ca`: the certificate chains to a trusted CA; the host name is not checked.
  * - `require`: encrypted but not verified. A man in the middle can collect the token, so this emits a
  *   `tls-insecure` event.
- * - `disable`: refused. RDS only accepts IAM authentication over TLS.
  */
-export type SslMode = 'verify-full' | 'verify-ca' | 'require' | 'disable'
+export type SslMode = 'verify-full' | 'verify-ca' | 'require'
 
 /** TLS options of your own (a `ca`, client certificates) plus an optional `mode`. */
 export interface SslOptions extends ConnectionOptions {
@@ -186,7 +186,7 @@ export interface IamAuthOptions {
    * @example 'verify-ca'
    * @example { ca: readFileSync('my-ca.pem') }
    */
-  ssl?: SslMode | boolean | SslOptions
+  ssl?: SslMode | true | SslOptions
   /**
    * Token cache tuning.
    * @example cache: { minRemainingMs: 120_000, refreshAheadMs: 600_000 }
@@ -215,16 +215,41 @@ export interface IamAuthOptions {
   logger?: IamLogger
 }
 
+/** Options of one `IamAuth.retry` run. */
+export interface RetryRunOptions {
+  /**
+   * The most time the whole connect may take, attempts and waits included; the driver's own connect timeout.
+   * @example { timeoutMs: 5_000 }
+   */
+  timeoutMs?: number
+}
+
+/** One attempt to open a connection, as `IamAuth.retry` hands it to the driver. */
+export interface ConnectAttempt {
+  /** The password hook of this attempt's connection: a valid token, remembered so a rejection drops only it. */
+  password(): Promise<string>
+  /** What is left of `timeoutMs`, for the driver's own timeout of this attempt; undefined without a timeout. */
+  remainingMs(): number | undefined
+}
+
 /** The auth layer a driver adapter plugs in. */
 export interface IamAuth {
   /** A valid token for the next connection: cached, refreshed ahead of expiry, one generation for many callers. */
   getToken(): Promise<string>
   /** Drops the cached token, so the next `getToken()` makes a new one. */
   invalidate(): void
-  /** Resolved TLS options for the driver's `ssl`. */
-  readonly ssl: ConnectionOptions
-  /** Runs `connect`, retrying once with a new token when rejected and backing off when throttled. */
-  retry<T>(connect: () => Promise<T>): Promise<T>
+  /**
+   * The TLS options for the driver's `ssl`: one secure context built on the first call (loading the CA bundle
+   * then, not at import) and reused by every connection, plus the host name check for the token host.
+   */
+  tls(): Promise<ConnectionOptions>
+  /** The resolved TLS mode. */
+  readonly sslMode: SslMode
+  /**
+   * Opens a connection with `connect`, retrying once with a new token when the server rejects one and backing
+   * off when throttled. Give each attempt's connection `attempt.password` as its password hook.
+   */
+  retry<T>(connect: (attempt: ConnectAttempt) => Promise<T>, options?: RetryRunOptions): Promise<T>
   readonly host: string
   readonly port: number
   readonly user: string

@@ -1,0 +1,12 @@
+// What adapter authors need and application code does not: kept apart so the root export stays the users' API.
+
+export { type ConnectionFactory, createConnectionHandle } from './connection-handle'
+export {
+  type ConnectionSettings,
+  mergeConnectionSettings,
+  parseConnectionUrl,
+  readLibpqEnv,
+} from './connection-settings'
+export { createDriverAuth, type DriverAuth, type DriverSettings } from './driver-auth'
+export { loadDefaultCaCertificates } from './ssl'
+export { resetTokenCacheForTesting } from './token-cache'
