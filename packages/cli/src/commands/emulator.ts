@@ -1,0 +1,77 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EXIT_OK } from '../exit-codes'
+
+export interface EmulatorFlags {
+  port: number
+  endpoint?: string
+  user: string
+}
+
+type EmulatorPackage = typeof import('@rds-iam/emulator')
+type Emulator = Awaited<ReturnType<EmulatorPackage['startEmulator']>>
+
+/**
+ * Starts a throwaway PostgreSQL and the emulator in front of it, prints how to point rds-iam at it, and cleans
+ * up on Ctrl-C or SIGTERM.
+ */
+export async function runEmulator(flags: EmulatorFlags): Promise<number> {
+  const { startEmulator, startPostgres } = await loadEmulatorPackage()
+  const postgres = await startPostgres()
+  const caDir = await mkdtemp(join(tmpdir(), 'rds-iam-emulator-'))
+  let emulator: Emulator | undefined
+  const stop = async (): Promise<void> => {
+    await emulator?.close()
+    await postgres.stop()
+    await rm(caDir, { recursive: true, force: true })
+  }
+  try {
+    emulator = await startEmulator({
+      upstream: postgres,
+      port: flags.port,
+      ...(flags.endpoint === undefined ? {} : { endpoint: flags.endpoint }),
+      logger: { warn: (line) => process.stderr.write(`${line}\n`) },
+    })
+    await emulator.createIamUser(flags.user)
+    const caFile = join(caDir, 'ca.pem')
+    await writeFile(caFile, emulator.ca)
+    process.stdout.write(describe(emulator, flags.user, caFile))
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+  } finally {
+    await stop()
+  }
+  return EXIT_OK
+}
+
+async function loadEmulatorPackage(): Promise<EmulatorPackage> {
+  try {
+    return await import('@rds-iam/emulator')
+  } catch (error) {
+    throw new Error(
+      'rds-iam emulator needs the @rds-iam/emulator package next to @rds-iam/cli: npm install --save-dev @rds-iam/emulator',
+      { cause: error },
+    )
+  }
+}
+
+// The secret key is a throwaway that only this emulator accepts, so printing it is the point.
+function describe(emulator: Emulator, user: string, caFile: string): string {
+  const { endpoint, host, port, region, credentials } = emulator
+  const options = `--host ${host} --port ${port} --token-host ${endpoint} --user ${user} --ssl-root-cert ${caFile}`
+  return `RDS IAM emulator ready (Ctrl-C to stop)
+
+  endpoint   ${endpoint}:${port} (listening on ${host}:${port})
+  region     ${region}
+  IAM user   ${user}
+  CA file    ${caFile}
+
+In another shell:
+  export AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey} AWS_REGION=${region}
+  rds-iam doctor ${options} --database postgres
+  rds-iam exec ${options} --database postgres -- psql -c 'select current_user'
+`
+}

@@ -1,0 +1,27 @@
+import type { SslMode } from '@rds-iam/core'
+import type { LibpqTarget } from './libpq-target'
+
+/** Everything a `postgresql://` URL for one sign-in carries. */
+export interface UrlParts {
+  target: LibpqTarget
+  user: string
+  token: string
+  database: string | undefined
+  sslMode: SslMode
+  sslRootCert: string | undefined
+}
+
+/**
+ * A URL libpq and node-postgres read alike. The token is percent-encoded: raw, its `?` and `&` end the password
+ * and libpq fails with `invalid URI query parameter: "Action"`.
+ */
+export function formatConnectionUrl(parts: UrlParts): string {
+  const { target, user, token, database, sslMode, sslRootCert } = parts
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host
+  const path = database === undefined ? '' : `/${encodeURIComponent(database)}`
+  const query = Object.entries({ sslmode: sslMode, sslrootcert: sslRootCert, hostaddr: target.hostaddr })
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+    .join('&')
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(token)}@${host}:${target.port}${path}?${query}`
+}

@@ -1,0 +1,64 @@
+import { defaultCaFilePath, writeDefaultCaBundle } from './ca-bundle'
+import type { ConnectionFlags } from './connection-flags'
+import { formatConnectionUrl } from './connection-url'
+import { issueToken } from './issue-token'
+import { libpqTarget } from './libpq-target'
+
+/** What a libpq tool needs to sign in: its variables (with DATABASE_URL) and the same as one URL. */
+export interface LibpqSignIn {
+  variables: Record<string, string>
+  url: string
+  expiresAt: Date
+}
+
+export interface SignInOptions {
+  /** Where to write the default CA bundle when no CA file was chosen. */
+  caFile?: string
+  minRemainingMs?: number
+}
+
+/**
+ * Signs a token and describes the connection in libpq's terms, with sslmode and the CA file core's TLS policy
+ * stands for: the user's own CA file, else the default bundle written to a file.
+ */
+export async function prepareLibpqSignIn(
+  flags: ConnectionFlags,
+  options: SignInOptions = {},
+): Promise<LibpqSignIn> {
+  const { connection, token, expiresAt } = await issueToken(flags, options)
+  const { auth, database } = connection
+  const target = await libpqTarget(auth)
+  const sslRootCert = await caFileFor(auth.sslMode, connection.rootCertFile, options.caFile)
+  const url = formatConnectionUrl({
+    target,
+    user: auth.user,
+    token,
+    database,
+    sslMode: auth.sslMode,
+    sslRootCert,
+  })
+  const variables = Object.fromEntries(
+    Object.entries({
+      PGHOST: target.host,
+      PGHOSTADDR: target.hostaddr,
+      PGPORT: String(target.port),
+      PGUSER: auth.user,
+      PGDATABASE: database,
+      PGPASSWORD: token,
+      PGSSLMODE: auth.sslMode,
+      PGSSLROOTCERT: sslRootCert,
+      DATABASE_URL: url,
+    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  )
+  return { variables, url, expiresAt }
+}
+
+// libpq's sslmode=require turns into verify-ca as soon as it finds a CA file, so `require` gets none.
+async function caFileFor(
+  sslMode: string,
+  rootCertFile: string | undefined,
+  caFile: string | undefined,
+): Promise<string | undefined> {
+  if (sslMode === 'require') return undefined
+  return rootCertFile ?? writeDefaultCaBundle(caFile ?? defaultCaFilePath())
+}

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { IamAuth, IamOptions, SslOptions } from '@rds-iam/core'
+import { createDriverAuth } from '@rds-iam/core/adapter'
+import type { ConnectionFlags } from './connection-flags'
+import { UsageError } from './exit-codes'
+
+/** The auth layer for the connection the options describe, and what a libpq tool needs besides. */
+export interface Connection {
+  auth: IamAuth
+  database: string | undefined
+  /** The CA file the user chose (option, URL or PGSSLROOTCERT), as an absolute path; libpq tools get it as is. */
+  rootCertFile: string | undefined
+  /** The profile named by the options, for messages; the SDK reads AWS_PROFILE itself. */
+  profile: string | undefined
+}
+
+/**
+ * Layers the options over the URL over the libpq variables through core, the way the adapters do. A missing host
+ * or user, a bad port or TLS setting is a usage error: it says which option or variable to set.
+ */
+export function openConnection(flags: ConnectionFlags, iam: IamOptions = {}): Connection {
+  const rootCertFile = chooseRootCertFile(flags)
+  const ssl = explicitSsl(flags, rootCertFile)
+  try {
+    const { auth, database } = createDriverAuth({
+      explicit: { host: flags.host, port: flags.port, user: flags.user, database: flags.database, ssl },
+      url: flags.url,
+      // Like libpq and psql, what is spelled out on the command line wins over the URL.
+      precedence: 'explicit',
+      iam: {
+        ...iam,
+        region: flags.region,
+        profile: flags.profile,
+        tokenHost: flags.tokenHost,
+        tokenPort: flags.tokenPort,
+      },
+    })
+    return { auth, database, rootCertFile, profile: flags.profile }
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error })
+  }
+}
+
+function chooseRootCertFile(flags: ConnectionFlags): string | undefined {
+  const fromUrl = flags.url ? urlParameter(flags.url, 'sslrootcert') : undefined
+  const file = flags.sslRootCert ?? fromUrl ?? (process.env.PGSSLROOTCERT || undefined)
+  return file === undefined ? undefined : resolve(file)
+}
+
+// Only the options make an explicit TLS setting; otherwise core takes the URL's sslmode/sslrootcert or the
+// libpq variables.
+function explicitSsl(flags: ConnectionFlags, rootCertFile: string | undefined): SslOptions | undefined {
+  if (flags.sslMode === undefined && flags.sslRootCert === undefined) return undefined
+  const ca = rootCertFile === undefined ? undefined : readRootCert(rootCertFile)
+  return {
+    ...(flags.sslMode === undefined ? {} : { mode: flags.sslMode }),
+    ...(ca === undefined ? {} : { ca }),
+  }
+}
+
+function readRootCert(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read the CA file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}.`,
+    )
+  }
+}
+
+function urlParameter(url: string, name: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get(name) ?? undefined
+  } catch {
+    // An invalid URL is reported by core, with a hint, when it parses it.
+    return undefined
+  }
+}
