@@ -1,0 +1,91 @@
+import { type IamEvent, RdsIamError } from '@rds-iam/core'
+import { type Emulator, startEmulator } from '@rds-iam/emulator'
+import { createKnex, iamConnection } from '@rds-iam/knex'
+import knex, { type Knex } from 'knex'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+// What Knex users do besides pooled queries: migrations, a URL, and the `connection` value for their own config.
+describe('knex features through the emulator', () => {
+  let emulator: Emulator
+  const instances: Knex[] = []
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ upstream: inject('postgres') })
+  })
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.destroy()))
+    await emulator?.close()
+  })
+
+  function keep(instance: Knex): Knex {
+    instances.push(instance)
+    return instance
+  }
+
+  it('knex.migrate.latest() runs through createKnex', async () => {
+    await emulator.createIamUser('knex_migrator')
+    // Tables land in the user's own schema (first on PostgreSQL's default search_path), apart from other tests.
+    await emulator.query('create schema if not exists knex_migrator authorization knex_migrator')
+    const db = keep(
+      createKnex({ connection: emulator.adapterOptions('knex_migrator'), pool: { min: 0, max: 2 } }),
+    )
+    const migrations: Record<string, Knex.Migration> = {
+      '001_notes': {
+        up: (k) =>
+          k.schema.createTable('knex_notes', (table) => {
+            table.increments('id')
+            table.text('body').notNullable()
+          }),
+        down: (k) => k.schema.dropTable('knex_notes'),
+      },
+    }
+    const [, applied] = await db.migrate.latest({
+      migrationSource: {
+        getMigrations: async () => Object.keys(migrations),
+        getMigrationName: (name: string) => name,
+        getMigration: async (name: string) => migrations[name]!,
+      },
+    })
+    expect(applied).toEqual(['001_notes'])
+    await db('knex_notes').insert({ body: 'signed in with IAM' })
+    expect(await db('knex_notes').select('body')).toEqual([{ body: 'signed in with IAM' }])
+  })
+
+  it('a connection URL works, and a password in it is not used', async () => {
+    await emulator.createIamUser('knex_url')
+    const { iam, ssl } = emulator.adapterOptions('knex_url')
+    const url = `postgres://knex_url:not-the-password@${emulator.host}:${emulator.port}/postgres`
+    const db = keep(createKnex({ connection: { connectionString: url, iam, ssl }, pool: { min: 0, max: 1 } }))
+    expect((await db.raw('select current_user as who')).rows).toEqual([{ who: 'knex_url' }])
+  })
+
+  it('iamConnection gives stock knex a fresh token for every connection, also after 15 minutes', async () => {
+    await emulator.createIamUser('knex_stock')
+    const events: IamEvent[] = []
+    let skewMs = 0
+    const options = emulator.adapterOptions('knex_stock')
+    const connection = iamConnection({
+      ...options,
+      iam: {
+        ...options.iam,
+        clock: { now: () => Date.now() + skewMs },
+        onEvent: (event) => events.push(event),
+      },
+    })
+    const db = keep(knex({ client: 'pg', connection, pool: { min: 0, max: 2 } }))
+    const first = await db.transaction()
+    expect((await first.raw('select current_user as who')).rows).toEqual([{ who: 'knex_stock' }])
+    skewMs = 16 * 60_000
+    const second = await db.transaction()
+    expect((await second.raw('select 1 as one')).rows).toEqual([{ one: 1 }])
+    await Promise.all([first.commit(), second.commit()])
+    expect(events.filter((event) => event.type === 'token-generated')).toHaveLength(2)
+  })
+
+  // createKnex refuses it in the conformance suite; JavaScript callers can still pass what the types forbid.
+  it('iamConnection refuses TLS off when it is called', () => {
+    expect(() => iamConnection({ ...emulator.adapterOptions('nobody'), ssl: 'disable' as never })).toThrow(
+      RdsIamError,
+    )
+  })
+})
