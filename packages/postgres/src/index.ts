@@ -1,26 +1,33 @@
-import { createDriverAuth, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
+import { connect as dial, Socket } from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
+import { classifyError, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
+import { createDriverAuth } from '@rds-iam/core/adapter'
 import postgres from 'postgres'
 
 export * from '@rds-iam/core'
 
 /** postgres.js options without a password (the token is the password) plus `ssl` policy and `iam`. */
 export interface IamSqlOptions
-  extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'pass' | 'password' | 'ssl'>,
+  extends Omit<
+      postgres.Options<Record<string, postgres.PostgresType>>,
+      'pass' | 'password' | 'ssl' | 'socket'
+    >,
     IamDriverOptions {}
 
 /**
  * A postgres.js `sql` whose connections sign in with IAM tokens over verified TLS. A query whose connection was
  * rejected for its token is sent again once on a connection with a fresh token (safe: it was never sent).
+ * Queries on open connections run postgres.js's own code: the IAM work happens when a connection opens.
  * @example
  * const sql = createSql({ host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app', database: 'app' })
  * const [{ now }] = await sql`select now()`
  * @example
  * const sql = createSql('postgres://app@mydb.cluster-abc.us-east-1.rds.amazonaws.com/app', { max: 5 })
  */
-export function createSql(options: IamSqlOptions): postgres.Sql
+export function createSql(options?: IamSqlOptions): postgres.Sql
 export function createSql(url: string, options?: IamSqlOptions): postgres.Sql
 export function createSql(
-  urlOrOptions: string | IamSqlOptions,
+  urlOrOptions: string | IamSqlOptions = {},
   maybeOptions: IamSqlOptions = {},
 ): postgres.Sql {
   const [url, options] =
@@ -33,78 +40,125 @@ export function createSql(
     precedence: 'explicit',
     iam,
   })
-  const sql = postgres({
+  // postgres.js copies `ssl` into tls.connect at each handshake, so the first connect can fill it in.
+  const tls: ConnectionOptions = {}
+  let token = ''
+  async function openSocket(): Promise<Socket> {
+    try {
+      Object.assign(tls, await auth.tls())
+      token = await auth.getToken()
+    } catch (error) {
+      return failedSocket(error)
+    }
+    // Dialed here because postgres.js splits its host at ':', which turns '::1' into localhost.
+    return dial({ host: auth.host, port: auth.port })
+  }
+  // postgres.js documents `socket` (a factory, awaited per connect) but leaves it out of its types.
+  const connectionOptions = {
     ...driverOptions,
     host: auth.host,
     port: auth.port,
     user: auth.user,
     database,
-    pass: () => auth.getToken(),
-    ssl: auth.ssl,
-  })
-  return withConnectRetry(sql, auth)
+    ssl: tls,
+    socket: openSocket,
+    // postgres.js never handles a rejected `pass`, so the token is made in openSocket and only read here.
+    pass: () => token,
+  }
+  const sql = postgres(connectionOptions)
+  const connectTimeoutMs = 1000 * (sql.options.connect_timeout || 0) || undefined
+  return withConnectRetry(sql, auth, connectTimeoutMs)
 }
 
-/** The slice of a postgres.js Query this adapter touches: its dispatch and its settle functions. */
-interface DispatchableQuery {
-  handler: (query: DispatchableQuery) => void
+// postgres.js fails the waiting query with a socket's error and moves on to the next query, where a rejected
+// socket factory would leave its connection stuck. Closing without `hadError` keeps its backoff for real outages.
+function failedSocket(error: unknown): Socket {
+  const socket = new Socket()
+  setImmediate(() => {
+    socket.emit('error', error)
+    socket.destroy()
+  })
+  return socket
+}
+
+/** The slice of a postgres.js Query this adapter touches. */
+interface PendingQuery {
+  handler: (query: PendingQuery) => void
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
-  // postgres.js sets `state` when the query is written to a ready connection: null means never sent.
+  // postgres.js sets `state` when it writes the query to a connection: null means it never reached the server.
   state: unknown
-  cursorFn?: unknown
-  active: boolean
 }
 
-// A failure after the query was sent is carried as a value, so the retry never sees it.
-type Outcome = { failedAfterSend: false; value: unknown } | { failedAfterSend: true; error: unknown }
+type Outcome = { value: unknown } | { error: unknown }
+// A failure before sending, with the number of charged rejections when the query was dispatched.
+type Unsent = { unsent: unknown; chargedBefore: number }
 
-function isDispatchable(value: unknown): value is DispatchableQuery {
-  return value instanceof Promise && typeof (value as Partial<DispatchableQuery>).handler === 'function'
+function isQuery(value: unknown): value is PendingQuery {
+  return value instanceof Promise && typeof (value as Partial<PendingQuery>).handler === 'function'
 }
 
-// A query is retried only while it was never written to a connection, so no statement runs twice. Errors after
-// sending bypass the retry as a resolved outcome and are rethrown unchanged.
-function retryWhileUnsent(query: DispatchableQuery, auth: IamAuth): void {
-  const dispatch = query.handler
-  const settle = { resolve: query.resolve, reject: query.reject }
-  const attempt = (): Promise<Outcome> =>
-    new Promise((resolve, reject) => {
-      query.resolve = (value) => {
-        query.active = false
-        resolve({ failedAfterSend: false, value })
-      }
-      query.reject = (error) => {
-        query.active = false
-        if (query.state === null) reject(error)
-        else resolve({ failedAfterSend: true, error })
-      }
+function withConnectRetry(sql: postgres.Sql, auth: IamAuth, timeoutMs: number | undefined): postgres.Sql {
+  // postgres.js calls `pass` without saying which connection asks, so a rejection cannot name its token. It is
+  // charged to the current token unless another rejection was charged since its query was dispatched: then the
+  // token it used is already gone, and dropping the current one would throw away the fresh token of that retry.
+  let charged = 0
+
+  function dispatchAgain(query: PendingQuery, dispatch: PendingQuery['handler']): Promise<Outcome | Unsent> {
+    const chargedBefore = charged
+    return new Promise((settle) => {
+      query.resolve = (value) => settle({ value })
+      query.reject = (error) => settle(query.state === null ? { unsent: error, chargedBefore } : { error })
       dispatch(query)
     })
-  query.handler = () => {
-    // A cursor, set up after the query was made, replaces resolve/reject on every batch: left to postgres.js.
-    if (query.cursorFn) return dispatch(query)
+  }
+
+  // Runs only once a query failed before it was sent: a query on an open connection never gets here.
+  function retryUnsent(query: PendingQuery, first: Unsent, settle: Pick<PendingQuery, 'resolve' | 'reject'>) {
+    const dispatch = query.handler
+    let known: Unsent | undefined = first
     auth
-      .retry(attempt)
+      .retry(
+        async (attempt) => {
+          const outcome = known ?? (await dispatchAgain(query, dispatch))
+          known = undefined
+          if (!('unsent' in outcome)) return outcome
+          if (outcome.chargedBefore === charged && classifyError(outcome.unsent).kind === 'token-rejected') {
+            charged++
+            // Hands out the current token without signing and records it on this attempt, so only it is dropped.
+            await attempt.password()
+          }
+          throw outcome.unsent
+        },
+        { timeoutMs },
+      )
       .then(
-        (outcome) => (outcome.failedAfterSend ? settle.reject(outcome.error) : settle.resolve(outcome.value)),
+        (outcome) => ('value' in outcome ? settle.resolve(outcome.value) : settle.reject(outcome.error)),
         settle.reject,
       )
   }
-}
 
-function withConnectRetry(sql: postgres.Sql, auth: IamAuth): postgres.Sql {
-  const wrapQueries =
+  function watch(query: PendingQuery): void {
+    const settle = { resolve: query.resolve, reject: query.reject }
+    const chargedBefore = charged
+    // A cursor replaces resolve/reject on each batch, so cursors are left to postgres.js.
+    query.reject = (error) =>
+      query.state === null
+        ? retryUnsent(query, { unsent: error, chargedBefore }, settle)
+        : settle.reject(error)
+  }
+
+  const watched =
     <A extends unknown[]>(create: (...args: A) => unknown) =>
     (...args: A): unknown => {
       const query = create(...args)
-      if (isDispatchable(query)) retryWhileUnsent(query, auth)
+      if (isQuery(query)) watch(query)
       return query
     }
-  // `sql.begin` sends its BEGIN through `sql.unsafe`, so transactions get the retry from the wrapped unsafe.
+  // `sql.begin` sends its BEGIN through `sql.unsafe`, so transactions get the retry from the watched unsafe.
   // `sql.reserve` is left alone: postgres.js keeps a reservation whose connect failed in its queue and later
   // hands it a connection nobody releases, so retrying it would leak one connection per failed attempt.
-  Object.assign(sql, { unsafe: wrapQueries(sql.unsafe), file: wrapQueries(sql.file) })
-  const tagged = wrapQueries(sql as unknown as (...args: unknown[]) => unknown)
+  Object.assign(sql, { unsafe: watched(sql.unsafe), file: watched(sql.file) })
+  const tagged = watched(sql as unknown as (...args: unknown[]) => unknown)
   return new Proxy(sql, { apply: (_target, _this, args: unknown[]) => tagged(...args) })
 }
