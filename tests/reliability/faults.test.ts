@@ -1,0 +1,154 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Emulator } from '@rds-iam/emulator'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type SwitchableProvider, switchableProvider } from './credential-schedule'
+import { type ProcessWatch, summarize, watchProcess, withDeadline } from './load'
+import { runLoadScenario, startRecordedEmulator, type TargetRun } from './scenario'
+import { readSettings } from './settings'
+import { type ReliabilityTarget, roleName, type Tuning, targets } from './targets'
+
+// R3: faults under load. Each fault gets fresh pools (as a process starting mid-incident would) with workers
+// running through it and a while after it. Whatever fails must fail as a classified RdsIamError, or with the
+// driver's own error for a query it had already sent; nothing may hang or reject unhandled; then all recovers.
+const settings = readSettings()
+const HEALTH_CHECKS = 40
+const WARM_UP_MS = 300
+const RECOVERY_MS = 1_000
+const TUNING: Tuning = { max: settings.workers, idleTimeoutMs: 1_000, connectTimeoutMs: 5_000 }
+const MAX_THROTTLE_MS = 4_000
+// Longer than anything a correct adapter may take: its connect timeout plus its throttling budget, and slack.
+const DEADLINE_MS = TUNING.connectTimeoutMs + MAX_THROTTLE_MS + 6_000
+
+interface Fault {
+  name: string
+  /** Starts the fault; returns what ends it, or nothing for a fault that is over at once. */
+  start(): Promise<(() => void) | undefined>
+  /** Whether it starts before the pools open, so that their first connects meet it. */
+  beforeOpening?: boolean
+}
+
+function faultsOf(emulator: Emulator, provider: SwitchableProvider): Fault[] {
+  const seconds = settings.faultMs / 1000
+  return [
+    { name: 'restart()', start: async () => void (await emulator.restart()) },
+    { name: 'dropConnections()', start: async () => void emulator.dropConnections() },
+    {
+      name: `refuseNew for ${seconds} s`,
+      start: async () => {
+        emulator.refuseNew(true)
+        return () => emulator.refuseNew(false)
+      },
+    },
+    {
+      name: `credential provider throwing for ${seconds} s`,
+      // Pools that already hold credentials need no provider; new ones must fail cleanly while it is down.
+      beforeOpening: true,
+      start: async () => {
+        provider.setDown(true)
+        return () => provider.setDown(false)
+      },
+    },
+    {
+      name: `throttle(3) for ${seconds} s`,
+      start: async () => {
+        emulator.throttle(3)
+        return () => emulator.throttle(null)
+      },
+    },
+  ]
+}
+
+describe('R3 faults under load', () => {
+  let emulator: Emulator
+  let processWatch: ProcessWatch
+  const runs = new Map<ReliabilityTarget, TargetRun>()
+  const healthy = new Map<ReliabilityTarget, number>()
+
+  async function healthChecks(target: ReliabilityTarget, provider: SwitchableProvider): Promise<number> {
+    const user = roleName('r3', target)
+    const base = emulator.adapterOptions(user)
+    const config = { ...base, iam: { ...base.iam, credentials: () => provider.provide() } }
+    // An adapter that refuses this valid config passes no health check; its test names the open error.
+    const session = await Promise.resolve()
+      .then(() => target.open(config, TUNING))
+      .catch(() => undefined)
+    if (!session) return 0
+    let passed = 0
+    for (let check = 0; check < HEALTH_CHECKS; check++) {
+      const result = await withDeadline(session.cycle(), DEADLINE_MS)
+      if (result !== 'hung' && result.ok) passed++
+    }
+    await withDeadline(session.end(), DEADLINE_MS)
+    return passed
+  }
+
+  beforeAll(
+    async () => {
+      ;({ emulator } = await startRecordedEmulator())
+      processWatch = watchProcess()
+      const provider = switchableProvider(() => emulator.credentials)
+      for (const fault of faultsOf(emulator, provider)) {
+        let stop: (() => void) | undefined
+        if (fault.beforeOpening) stop = await fault.start()
+        await runLoadScenario(
+          {
+            scenario: 'r3',
+            emulator,
+            targets,
+            workers: Math.max(1, Math.round(settings.workers / 2)),
+            tuning: TUNING,
+            deadlineMs: DEADLINE_MS,
+            maxPauseMs: 50,
+            iam: () => ({ credentials: () => provider.provide(), retry: { maxThrottleMs: MAX_THROTTLE_MS } }),
+            label: `${fault.name}, `,
+            during: async () => {
+              await sleep(WARM_UP_MS)
+              if (!fault.beforeOpening) stop = await fault.start()
+              if (stop) {
+                await sleep(settings.faultMs)
+                stop()
+              }
+              await sleep(RECOVERY_MS)
+            },
+          },
+          runs,
+        )
+      }
+      await Promise.all(
+        targets.map(async (target) => {
+          healthy.set(target, await healthChecks(target, provider))
+        }),
+      )
+      for (const [target, run] of runs) {
+        const health = `${healthy.get(target)}/${HEALTH_CHECKS} health checks passed`
+        console.log(summarize('R3', target, run.tally, `${health}, pools ended: ${run.ended}`))
+      }
+    },
+    // Five faults with fresh pools each, the health checks, and room for an operation that hangs in each.
+    5 * (WARM_UP_MS + settings.faultMs + RECOVERY_MS + DEADLINE_MS) + 60_000,
+  )
+
+  afterAll(async () => {
+    processWatch?.stop()
+    await emulator?.close()
+  })
+
+  for (const target of targets) {
+    it(`${target.name}: every failure is classified, none hangs, and ${HEALTH_CHECKS} of ${HEALTH_CHECKS} health checks pass after`, () => {
+      const { tally, ended, openErrors } = runs.get(target)!
+      expect(openErrors).toEqual([])
+      expect(tally.counts.ok).toBeGreaterThan(0)
+      expect({
+        unclassified: tally.counts.unclassified,
+        hung: tally.counts.hung,
+        samples: tally.unclassifiedSamples,
+        ended,
+        healthy: healthy.get(target),
+      }).toEqual({ unclassified: 0, hung: 0, samples: [], ended: true, healthy: HEALTH_CHECKS })
+    })
+  }
+
+  it('no unhandled rejection or uncaught exception', () => {
+    expect(processWatch.samples()).toEqual([])
+  })
+})

@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isRdsIamError, redact } from '@rds-iam/core'
+import type { CycleResult, ReliabilityTarget, Session } from './targets'
+
+/**
+ * What became of one operation:
+ * - `ok`;
+ * - `classified`: an RdsIamError with a code and a hint, the answer for anything that failed to sign in;
+ * - `after-send`: the driver's own error for a query it had already sent, which no library may hide;
+ * - `unclassified`: anything else (a raw TypeError, a driver's connect error, an RdsIamError without a hint);
+ * - `hung`: no answer within the operation's deadline.
+ */
+export type OutcomeKind = 'ok' | 'classified' | 'after-send' | 'unclassified' | 'hung'
+
+export interface Tally {
+  operations: number
+  counts: Record<OutcomeKind, number>
+  /** RdsIamError codes seen, with how often. */
+  codes: Record<string, number>
+  /** A few redacted examples of unclassified failures, for the report. */
+  unclassifiedSamples: string[]
+}
+
+const SAMPLE_LIMIT = 5
+
+export function createTally(): Tally {
+  return {
+    operations: 0,
+    counts: { ok: 0, classified: 0, 'after-send': 0, unclassified: 0, hung: 0 },
+    codes: {},
+    unclassifiedSamples: [],
+  }
+}
+
+export function describeFailure(error: unknown): string {
+  const name = (error as { name?: unknown })?.name
+  const code = (error as { code?: unknown })?.code
+  const message = error instanceof Error ? error.message : String(error)
+  return redact(
+    `${String(name ?? typeof error)}${code === undefined ? '' : ` ${String(code)}`}: ${message}`,
+  ).slice(0, 240)
+}
+
+/** Whether an error is what rds-iam promises for a failed sign-in: an RdsIamError with a code and a hint. */
+export function isClassified(error: unknown): boolean {
+  return isRdsIamError(error) && error.code.length > 0 && error.hint.trim().length > 0
+}
+
+/** @param label names the phase of the scenario in the examples kept of unclassified failures */
+export function record(
+  tally: Tally,
+  target: ReliabilityTarget,
+  result: CycleResult | 'hung',
+  label = '',
+): OutcomeKind {
+  tally.operations++
+  const kind = outcomeOf(target, result)
+  tally.counts[kind]++
+  if (result !== 'hung' && !result.ok) {
+    if (kind === 'classified') {
+      const { code } = result.error as { code: string }
+      tally.codes[code] = (tally.codes[code] ?? 0) + 1
+    }
+    if (kind === 'unclassified' && tally.unclassifiedSamples.length < SAMPLE_LIMIT) {
+      tally.unclassifiedSamples.push(`${label}${result.phase}: ${describeFailure(result.error)}`)
+    }
+  }
+  return kind
+}
+
+function outcomeOf(target: ReliabilityTarget, result: CycleResult | 'hung'): OutcomeKind {
+  if (result === 'hung') return 'hung'
+  if (result.ok) return 'ok'
+  if (isClassified(result.error)) return 'classified'
+  if (target.isDriverErrorAfterSend(result.error, result.phase)) return 'after-send'
+  return 'unclassified'
+}
+
+/** Resolves with the operation's result, or `hung` once `deadlineMs` passed without one. */
+export async function withDeadline<T>(operation: Promise<T>, deadlineMs: number): Promise<T | 'hung'> {
+  const timer = new AbortController()
+  const deadline = sleep(deadlineMs, 'hung' as const, { signal: timer.signal }).catch(() => 'hung' as const)
+  try {
+    return await Promise.race([operation, deadline])
+  } finally {
+    timer.abort()
+  }
+}
+
+export interface LoadOptions {
+  target: ReliabilityTarget
+  session: Session
+  workers: number
+  /** The workers stop starting operations once this returns true. */
+  stopped: () => boolean
+  deadlineMs: number
+  /** Longest random pause between a worker's operations: lets idle timeouts close connections so new ones open. */
+  maxPauseMs: number
+  tally: Tally
+  label?: string
+}
+
+/** Runs `workers` loops of connect, query, release until stopped; every outcome lands in the tally. */
+export async function runLoad(options: LoadOptions): Promise<void> {
+  const { target, session, workers, stopped, deadlineMs, maxPauseMs, tally, label } = options
+  const worker = async (): Promise<void> => {
+    while (!stopped()) {
+      record(tally, target, await withDeadline(session.cycle(), deadlineMs), label)
+      await sleep(Math.random() * maxPauseMs)
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, worker))
+}
+
+/** One summary line: the counts a scenario prints for one adapter. */
+export function summarize(scenario: string, target: ReliabilityTarget, tally: Tally, extra = ''): string {
+  const { ok, classified, unclassified, hung } = tally.counts
+  const codes = Object.entries(tally.codes)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ')
+  const parts = [
+    `${tally.operations} operations`,
+    `${ok} ok`,
+    `${classified} classified RdsIamError${codes ? ` (${codes})` : ''}`,
+    `${tally.counts['after-send']} driver errors after send`,
+    `${unclassified} unclassified`,
+    `${hung} hung`,
+  ]
+  const samples = tally.unclassifiedSamples.length
+    ? ` | unclassified: ${tally.unclassifiedSamples.join(' ; ')}`
+    : ''
+  return `${scenario} [${target.name}]: ${parts.join(', ')}${extra ? `; ${extra}` : ''}${samples}`
+}
+
+/** Counts the process's unhandled rejections and uncaught exceptions while a scenario runs. */
+export interface ProcessWatch {
+  unhandled(): number
+  samples(): string[]
+  stop(): void
+}
+
+export function watchProcess(): ProcessWatch {
+  const seen: string[] = []
+  const onFailure = (error: unknown): void => {
+    seen.push(describeFailure(error))
+  }
+  process.on('unhandledRejection', onFailure)
+  process.on('uncaughtException', onFailure)
+  return {
+    unhandled: () => seen.length,
+    samples: () => seen.slice(0, SAMPLE_LIMIT),
+    stop: () => {
+      process.off('unhandledRejection', onFailure)
+      process.off('uncaughtException', onFailure)
+    },
+  }
+}
