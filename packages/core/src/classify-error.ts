@@ -1,4 +1,6 @@
+import { errorChain } from './error-links'
 import { isRdsIamError } from './errors'
+import { type HintContext, tokenRejectedHint } from './token-rejected-hint'
 import type { ErrorClassification, ErrorContext, ErrorKind } from './types'
 
 interface ErrorFacts {
@@ -12,7 +14,7 @@ type Predicate = (facts: ErrorFacts) => boolean
 interface Rule {
   matches: Predicate
   kind: ErrorKind
-  hint: (context: ErrorContext) => string
+  hint: (context: HintContext) => string
 }
 
 const NETWORK_CODES = new Set([
@@ -34,7 +36,6 @@ const CERTIFICATE_CODES = new Set([
   'CERT_NOT_YET_VALID',
   'CERT_UNTRUSTED',
 ])
-const MAX_CAUSE_DEPTH = 3
 const IS_ERROR_KIND: Record<ErrorKind, true> = {
   'token-rejected': true,
   'tls-required': true,
@@ -46,8 +47,9 @@ const IS_ERROR_KIND: Record<ErrorKind, true> = {
   unknown: true,
 }
 
-// RDS answers every bad token (expired, wrong signature, user, region, host or policy) with this 28000.
-const isPamAuthFailure: Predicate = (f) => f.code === '28000' && /PAM authentication failed/i.test(f.message)
+// RDS answers every bad token (expired, wrong signature, user, region, host or policy) with this 28000. Only PAM
+// sign-in says it, so ORMs that quote it under their own code (Prisma's P1000, a wrapper with none) mean the same.
+const isPamAuthFailure: Predicate = (f) => /PAM authentication failed/i.test(f.message)
 
 // RDS Proxy reports a rejected token as 28P01 naming the IAM role, unlike a Postgres password failure.
 const isProxyTokenRejection: Predicate = (f) =>
@@ -72,6 +74,13 @@ const isProxyThrottled: Predicate = (f) => /too many competing requests/i.test(f
 const isAuthTimeout: Predicate = (f) =>
   f.code === '57014' && /canceling authentication due to timeout/i.test(f.message)
 
+// The connect ran out of the user's own time limit: pg-pool wraps the dropped connection in the first message, pg
+// destroys its socket with the second, postgres.js says CONNECT_TIMEOUT. More time or a reachable host is the
+// fix, not backing off; checked before the drops below, which pg-pool's timeout error wraps.
+const isConnectTimeout: Predicate = (f) =>
+  /Connection terminated due to connection timeout|^timeout expired$/i.test(f.message) ||
+  f.code === 'CONNECT_TIMEOUT'
+
 // RDS drops new connections it cannot authenticate in time: node-postgres and postgres.js report it like this.
 // postgres.js's CONNECTION_ENDED is not among them: it means the application ended the pool itself.
 const isDroppedDuringAuth: Predicate = (f) =>
@@ -82,6 +91,10 @@ const isDroppedDuringAuth: Predicate = (f) =>
 // The SSO provider says so when the cached `aws sso login` session has run out.
 const isExpiredSsoSession: Predicate = (f) =>
   /SSO session .*(expired|invalid)|sso.*token.*expired/i.test(f.message)
+
+// The process provider reports a failing credential_process as Node's exec does, with the process's stderr.
+const isCredentialProcessFailure: Predicate = (f) =>
+  f.name === 'CredentialsProviderError' && /^Command failed: |credential_process/i.test(f.message)
 
 // The ini and SSO providers name a profile they cannot find.
 const isUnknownProfile: Predicate = (f) =>
@@ -103,13 +116,12 @@ const isCertificateFailure: Predicate = (f) => CERTIFICATE_CODES.has(f.code)
 // The host could not be reached at all, before any TLS or authentication.
 const isNetworkFailure: Predicate = (f) => NETWORK_CODES.has(f.code)
 
-const tokenRejectedHint = (c: ErrorContext): string =>
-  `Check that the database user is granted rds_iam (GRANT rds_iam TO "${c.user ?? '<user>'}"), that the IAM identity may rds-db:connect on arn:aws:rds-db:${c.region ?? '<region>'}:<account>:dbuser:<DbiResourceId or cluster-resource-id>/${c.user ?? '<user>'}, that the region and token host (${c.tokenHost ?? 'tokenHost'}) match the RDS endpoint when dialing a tunnel or alias, and that the system clock is right.`
-
 const tlsRequiredHint = (): string =>
   'RDS accepts IAM tokens only over TLS: give the driver the ssl options of IamAuth.ssl, never ssl: false, and make sure a tunnel forwards TLS to the server.'
 
 const profileName = (c: ErrorContext): string => c.profile ?? '<profile>'
+
+const target = (c: ErrorContext): string => `${c.host ?? 'the database'}${c.port ? `:${c.port}` : ''}`
 
 // The provider chain reports an unknown profile as "no credentials", so the hint names the profile when known.
 export function missingCredentialsHint(c: ErrorContext): string {
@@ -130,6 +142,12 @@ const RULES: readonly Rule[] = [
     hint: (c) =>
       `The database user is not an IAM user, so the server asked for its password: as an admin run GRANT rds_iam TO "${c.user ?? '<user>'}", or connect as a user that has it.`,
   },
+  {
+    matches: isConnectTimeout,
+    kind: 'network',
+    hint: (c) =>
+      `Connecting to ${target(c)} took longer than the connect timeout (pg's connectionTimeoutMillis, postgres.js's connect_timeout): the host may be unreachable or slow to sign in. Check the host, port and any tunnel, or allow more time.`,
+  },
   ...[isProxyThrottled, isAuthTimeout, isDroppedDuringAuth].map(
     (matches): Rule => ({
       matches,
@@ -138,6 +156,12 @@ const RULES: readonly Rule[] = [
         'RDS limits new IAM connections (about 200 a second per instance) and drops or delays the rest: reuse connections through a pool and open fewer at once.',
     }),
   ),
+  {
+    matches: isCredentialProcessFailure,
+    kind: 'credentials',
+    hint: (c) =>
+      `The credential_process of profile "${profileName(c)}" failed; its own message is above. Run the command from ~/.aws/config by hand to see it fail, and fix or log in to the tool it calls.`,
+  },
   {
     matches: isExpiredSsoSession,
     kind: 'credentials',
@@ -166,7 +190,7 @@ const RULES: readonly Rule[] = [
     matches: isNetworkFailure,
     kind: 'network',
     hint: (c) =>
-      `Could not reach ${c.host ?? 'the database'}${c.port ? `:${c.port}` : ''}: check the host name, port, security groups, routing and any tunnel.`,
+      `Could not reach ${target(c)}: check the host name, port, security groups, routing and any tunnel.`,
   },
 ]
 
@@ -178,21 +202,20 @@ const UNKNOWN: ErrorClassification = {
 
 /**
  * Says why a connect or token attempt failed, whether `retry()` tries again, and how to fix it. It reads the
- * SQLSTATE and the message (28000 alone is not a token failure), and assumes the error comes from connecting.
+ * SQLSTATE and the message (28000 alone is not a token failure) of the error and of the errors it wraps (`cause`,
+ * Sequelize's `parent`/`original`, TypeORM's `driverError`), outermost first, and assumes the error comes from
+ * connecting.
  * @example
  * const { kind, retryable, hint } = classifyError(error, { user: 'app', region: 'eu-west-1' })
  */
-export function classifyError(error: unknown, context: ErrorContext = {}): ErrorClassification {
-  let current = error
-  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Object; depth++) {
+export function classifyError(error: unknown, context: HintContext = {}): ErrorClassification {
+  for (const current of errorChain(error)) {
     // Core has already decided about its own errors, including whether they were retried.
     if (isRdsIamError(current))
       return { kind: kindOfCode(current.code), retryable: false, hint: current.hint }
     const facts = factsOf(current)
     const rule = RULES.find((candidate) => candidate.matches(facts))
     if (rule) return { kind: rule.kind, retryable: isRetryable(rule.kind), hint: rule.hint(context) }
-    // Drivers and SDKs sometimes wrap the error that says what happened.
-    current = (current as { cause?: unknown }).cause
   }
   return UNKNOWN
 }
@@ -206,11 +229,16 @@ function kindOfCode(code: string): ErrorKind {
   return Object.hasOwn(IS_ERROR_KIND, code) ? (code as ErrorKind) : 'config'
 }
 
+// Prisma's driver adapters keep the driver's SQLSTATE and message as `originalCode` and `originalMessage`.
 function factsOf(error: object): ErrorFacts {
-  const { name, code, message } = error as Partial<Record<keyof ErrorFacts, unknown>>
+  const { name, code, message, originalCode, originalMessage } = error as Record<string, unknown>
   return {
-    name: typeof name === 'string' ? name : '',
-    code: typeof code === 'string' ? code : '',
-    message: typeof message === 'string' ? message : '',
+    name: stringOr(name),
+    code: stringOr(code, originalCode),
+    message: stringOr(message, originalMessage),
   }
+}
+
+function stringOr(...values: unknown[]): string {
+  return values.find((value): value is string => typeof value === 'string' && value !== '') ?? ''
 }

@@ -1,16 +1,28 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createCredentialSource } from './credentials'
 import { createCountingProvider, createFakeClock, deferred, FAKE_IDENTITY } from './test-helpers'
-import type { AwsCredentialIdentity } from './types'
+import type { AwsCredentialIdentity, Clock } from './types'
 
 const MINUTE = 60_000
 
-function sourceWith(provider: () => Promise<AwsCredentialIdentity>, clock = createFakeClock()) {
-  return createCredentialSource({ credentials: provider, profile: undefined, clock, minRemainingMs: MINUTE })
+type ProviderWithOptions = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>
+
+function sourceWith(
+  provider: ProviderWithOptions,
+  clock: Clock = createFakeClock(),
+  minRemainingMs = MINUTE,
+) {
+  return createCredentialSource({ credentials: provider, profile: undefined, clock, minRemainingMs })
 }
+
+const providerError = () =>
+  Object.assign(new Error('Could not load credentials from any providers'), {
+    name: 'CredentialsProviderError',
+  })
 
 describe('createCredentialSource with a provider', () => {
   it('resolves once for many concurrent callers', async () => {
@@ -36,7 +48,7 @@ describe('createCredentialSource with a provider', () => {
     expect(provider.calls).toBe(1)
   })
 
-  it('reuses an expiring identity until 5 minutes before it expires, then asks again', async () => {
+  it('reuses an expiring identity until 5 minutes before it expires, then waits for a new one', async () => {
     const clock = createFakeClock()
     const provider = createCountingProvider((call) => ({
       ...FAKE_IDENTITY,
@@ -58,12 +70,7 @@ describe('createCredentialSource with a provider', () => {
       ...FAKE_IDENTITY,
       expiration: new Date(clock.now() + 60 * MINUTE),
     }))
-    const source = createCredentialSource({
-      credentials: provider,
-      profile: undefined,
-      clock,
-      minRemainingMs: 10 * MINUTE,
-    })
+    const source = sourceWith(provider, clock, 10 * MINUTE)
     await source.resolve()
     clock.advance(49 * MINUTE)
     await source.resolve()
@@ -86,15 +93,57 @@ describe('createCredentialSource with a provider', () => {
     expect(provider.calls).toBe(2)
   })
 
-  it('turns a provider failure into a credentials error with a fix, and tries again next time', async () => {
+  it('renews before the identity becomes too short-lived to sign, and waits once it is', async () => {
+    const clock = createFakeClock()
+    const provider = createCountingProvider((call) => ({
+      ...FAKE_IDENTITY,
+      accessKeyId: `ASIA${call}`,
+      expiration: new Date(clock.now() + 90_000),
+    }))
+    const source = sourceWith(provider, clock)
+    await source.resolve()
+    clock.advance(31_000)
+    const identity = await source.resolve()
+    expect(identity.accessKeyId).toBe('ASIA2')
+    expect(identity.expiration!.getTime() - clock.now()).toBeGreaterThanOrEqual(MINUTE)
+  })
+
+  it('forces a refresh and waits for it when the provider hands back credentials too short-lived to sign', async () => {
+    const clock = createFakeClock()
+    const seen: unknown[] = []
+    // Like the SDK's chain: the old credentials until a forced refresh, while it renews in the background.
+    const source = sourceWith(async (options) => {
+      seen.push(options)
+      const forced = options?.forceRefresh === true
+      return {
+        ...FAKE_IDENTITY,
+        accessKeyId: forced ? 'ASIANEW' : 'ASIAOLD',
+        expiration: new Date(clock.now() + (forced ? 15 * MINUTE : 30_000)),
+      }
+    }, clock)
+    await expect(source.resolve()).resolves.toMatchObject({ accessKeyId: 'ASIANEW' })
+    expect(seen).toEqual([undefined, { forceRefresh: true }])
+  })
+
+  it('fails with a credentials error naming the expiry when even a forced refresh is too short-lived', async () => {
+    const clock = createFakeClock()
+    const expiration = new Date(clock.now() + 30_000)
+    const source = sourceWith(async () => ({ ...FAKE_IDENTITY, expiration }), clock)
+    const error = await source.resolve().catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'RdsIamError', code: 'credentials' })
+    expect((error as Error).message).toContain(expiration.toISOString())
+    expect((error as { hint: string }).hint).toContain('cache.minRemainingMs')
+  })
+
+  it('turns a provider failure into a credentials error with a fix, and tries again after a short backoff', async () => {
+    const clock = createFakeClock()
+    let calls = 0
     let fail = true
     const source = sourceWith(async () => {
-      if (fail)
-        throw Object.assign(new Error('Could not load credentials from any providers'), {
-          name: 'CredentialsProviderError',
-        })
+      calls++
+      if (fail) throw providerError()
       return FAKE_IDENTITY
-    })
+    }, clock)
     const error = await source.resolve().catch((e: unknown) => e)
     expect(error).toMatchObject({
       name: 'RdsIamError',
@@ -104,7 +153,71 @@ describe('createCredentialSource with a provider', () => {
     expect((error as Error).message).toContain('the `credentials` option')
     expect((error as { hint: string }).hint).toContain('AWS_ACCESS_KEY_ID')
     fail = false
+    await expect(source.resolve()).rejects.toBe(error)
+    expect(calls).toBe(1)
+    clock.advance(200)
     await expect(source.resolve()).resolves.toBe(FAKE_IDENTITY)
+    expect(calls).toBe(2)
+  })
+
+  it('asks a failing provider a handful of times, not once per caller, over 2 seconds of connects', async () => {
+    const clock = createFakeClock()
+    let calls = 0
+    const source = sourceWith(async () => {
+      calls++
+      throw providerError()
+    }, clock)
+    for (let elapsed = 0; elapsed < 2_000; elapsed += 10) {
+      await Promise.all([source.resolve(), source.resolve()]).catch(() => {})
+      clock.advance(10)
+    }
+    // After 0, 200, 600 and 1400 ms of backoff.
+    expect(calls).toBe(4)
+  })
+
+  it('serves the cached identity while the provider is down, as long as it can still sign, and tells', async () => {
+    const clock = createFakeClock()
+    let down = false
+    const provider = createCountingProvider((call) => {
+      if (down) throw providerError()
+      return { ...FAKE_IDENTITY, accessKeyId: `ASIA${call}`, expiration: new Date(clock.now() + 60 * MINUTE) }
+    })
+    const told: [unknown, AwsCredentialIdentity][] = []
+    const source = createCredentialSource({
+      credentials: provider,
+      profile: undefined,
+      clock,
+      minRemainingMs: MINUTE,
+      onRenewalFailed: (error, served) => told.push([error, served]),
+    })
+    const first = await source.resolve()
+    down = true
+    clock.advance(56 * MINUTE)
+    for (let i = 0; i < 20; i++) {
+      await expect(source.resolve()).resolves.toBe(first)
+      clock.advance(5_000)
+    }
+    expect(told.length).toBeGreaterThan(0)
+    expect(told[0]).toEqual([expect.objectContaining({ code: 'credentials' }), first])
+    // 30 s left: too little to sign with, so the outage shows.
+    clock.advance(first.expiration!.getTime() - 30_000 - clock.now())
+    await expect(source.resolve()).rejects.toMatchObject({ code: 'credentials' })
+  })
+
+  it('tells what it holds without asking the provider, until the identity expires', async () => {
+    const clock = createFakeClock()
+    const provider = createCountingProvider(() => ({
+      ...FAKE_IDENTITY,
+      expiration: new Date(clock.now() + 10 * MINUTE),
+    }))
+    const source = sourceWith(provider, clock)
+    expect(source.current()).toBeUndefined()
+    const identity = await source.resolve()
+    clock.advance(9 * MINUTE)
+    expect(source.current()).toBe(identity)
+    clock.advance(MINUTE)
+    expect(source.current()).toBeUndefined()
+    expect(provider.calls).toBe(1)
   })
 
   it('refuses an identity without keys', async () => {
@@ -134,10 +247,11 @@ describe('createCredentialSource with the default provider chain', () => {
     vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true')
     vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'))
     vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'credentials'))
-    for (const name of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
-      vi.stubEnv(name, undefined)
-    }
     for (const name of [
+      'AWS_PROFILE',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
       'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
       'AWS_CONTAINER_CREDENTIALS_FULL_URI',
       'AWS_WEB_IDENTITY_TOKEN_FILE',
@@ -151,8 +265,16 @@ describe('createCredentialSource with the default provider chain', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const chain = (profile?: string) =>
-    createCredentialSource({ credentials: undefined, profile, clock: Date, minRemainingMs: MINUTE })
+  const chain = (profile?: string, clock: Clock = Date) =>
+    createCredentialSource({ credentials: undefined, profile, clock, minRemainingMs: MINUTE })
+
+  // A credential_process script, as `aws configure export-credentials` or a vault tool would be.
+  function writeProcessProfile(profile: string, script: string): void {
+    const path = join(dir, `${profile}.sh`)
+    writeFileSync(path, `#!/bin/sh\n${script}\n`)
+    chmodSync(path, 0o755)
+    writeFileSync(join(dir, 'config'), `[profile ${profile}]\ncredential_process = ${path}\n`, { flag: 'a' })
+  }
 
   it('reads environment credentials', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAENVIRONMENT')
@@ -172,14 +294,15 @@ describe('createCredentialSource with the default provider chain', () => {
   it('creates the chain once per source, with the profile, however often credentials rotate', async () => {
     const clock = createFakeClock()
     const created: unknown[] = []
+    const provider = createCountingProvider((call) => ({
+      ...FAKE_IDENTITY,
+      accessKeyId: `ASIA${call}`,
+      expiration: new Date(clock.now() + 10 * MINUTE),
+    }))
     vi.doMock('@aws-sdk/credential-providers', () => ({
       fromNodeProviderChain: (init: unknown) => {
         created.push(init)
-        return createCountingProvider((call) => ({
-          ...FAKE_IDENTITY,
-          accessKeyId: `ASIA${call}`,
-          expiration: new Date(clock.now() + 10 * MINUTE),
-        }))
+        return provider
       },
     }))
     vi.resetModules()
@@ -201,12 +324,71 @@ describe('createCredentialSource with the default provider chain', () => {
     }
   })
 
-  it('explains an unknown profile', async () => {
-    const error = await chain('nope')
+  it('never hands out credentials too short-lived to sign while a credential_process rotates them every 90-180 s', async () => {
+    // The script and the source share a simulated clock offset, so ten minutes of rotation take no real time;
+    // the SDK's own memoization runs on the real clock, as it does in production.
+    let offsetSeconds = 0
+    const clock = { now: () => Date.now() + offsetSeconds * 1_000 }
+    writeFileSync(join(dir, 'offset'), '0')
+    writeProcessProfile(
+      'rotating',
+      [
+        `d=${dir}`,
+        'n=$(cat "$d/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$d/count"',
+        'life=$((90 + (n * 37) % 91))',
+        'expires=$(date -u -d @$(( $(date +%s) + $(cat "$d/offset") + life )) +%Y-%m-%dT%H:%M:%SZ)',
+        'printf \'{"Version":1,"AccessKeyId":"ASIAROTATING%s","SecretAccessKey":"s","SessionToken":"t","Expiration":"%s"}\' $n $expires',
+      ].join('\n'),
+    )
+    const source = chain('rotating', clock)
+    const tooShort: string[] = []
+    for (; offsetSeconds <= 600; offsetSeconds += 5) {
+      writeFileSync(join(dir, 'offset'), String(offsetSeconds))
+      const identity = await source.resolve()
+      const lifeLeft = identity.expiration!.getTime() - clock.now()
+      if (lifeLeft < MINUTE) tooShort.push(`${identity.accessKeyId} at +${offsetSeconds}s: ${lifeLeft} ms`)
+    }
+    expect(tooShort).toEqual([])
+  })
+
+  it('keeps the message and stderr of a failing credential_process, redacted', async () => {
+    writeProcessProfile(
+      'vault',
+      'echo "vault: session expired, run vault login (aws_secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY)" >&2\nexit 3',
+    )
+    const error = await chain('vault')
       .resolve()
       .catch((e: unknown) => e)
     expect(error).toMatchObject({ name: 'RdsIamError', code: 'credentials' })
-    expect((error as Error).message).toContain('profile "nope"')
-    expect((error as { hint: string }).hint).toContain('Profile "nope" gave no credentials')
+    const { message, hint, cause } = error as Error & { hint: string }
+    expect(message).toContain('profile "vault"')
+    expect(message).toContain('vault: session expired, run vault login')
+    expect(hint).toContain('credential_process')
+    expect((cause as Error).message).toContain('vault: session expired')
+    const everything = `${message} ${hint} ${(cause as Error).message} ${(cause as Error).stack} ${inspect(error, { depth: 10 })} ${JSON.stringify(error)}`
+    expect(everything).not.toContain('wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY')
+  })
+
+  it.each([
+    ['the profile option', 'nope', undefined, 'the `profile` option'],
+    ['AWS_PROFILE', undefined, 'nope', 'AWS_PROFILE'],
+  ])('names an unknown profile chosen by %s', async (_name, option, environment, from) => {
+    writeFileSync(join(dir, 'config'), '[profile other]\nregion = eu-west-1\n')
+    if (environment) vi.stubEnv('AWS_PROFILE', environment)
+    const error = await chain(option)
+      .resolve()
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'RdsIamError', code: 'credentials' })
+    expect((error as Error).message).toContain(`AWS profile "nope" (from ${from}) is in neither`)
+    expect((error as Error).message).not.toMatch(/region|Could not load credentials/i)
+    expect((error as { hint: string }).hint).toContain(`Check the spelling of ${from}`)
+  })
+
+  it('still says "no credentials" when no profile was chosen and the default one is missing', async () => {
+    const error = await chain()
+      .resolve()
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'credentials' })
+    expect((error as { hint: string }).hint).toContain('AWS_ACCESS_KEY_ID')
   })
 })

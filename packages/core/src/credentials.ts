@@ -1,10 +1,22 @@
+import { chosenProfile } from './aws-profile'
 import { classifyError, missingCredentialsHint } from './classify-error'
+import { createDefaultChain, type RefreshableProvider } from './credential-chain'
 import { isRdsIamError, messageOf, RdsIamError } from './errors'
 import { redact } from './redact'
 import type { AwsCredentialIdentity, AwsCredentialProvider, Clock } from './types'
 
 export interface CredentialSource {
+  /**
+   * An identity that can sign a token with at least `minRemainingMs` of life. Asks the provider (and waits for
+   * it) only when the cached identity is due for renewal; while renewing fails, the cached identity is returned as
+   * long as it can still sign, and the provider is asked again only after a backoff.
+   */
   resolve(): Promise<AwsCredentialIdentity>
+  /**
+   * The last identity resolved, while it has not expired, without asking the provider: what a still-valid cached
+   * token was signed with, so it can be served while the provider is down.
+   */
+  current(): AwsCredentialIdentity | undefined
 }
 
 export interface CredentialSourceOptions {
@@ -13,65 +25,142 @@ export interface CredentialSourceOptions {
   clock: Clock
   // An identity is fetched again before it could only sign tokens with less life than this.
   minRemainingMs: number
+  // Told when renewing failed and the identity still held was handed out instead, so an outage is seen before
+  // that identity runs out.
+  onRenewalFailed?: (error: RdsIamError, servedInstead: AwsCredentialIdentity) => void
 }
 
 // The SDK's own providers hand out new credentials once the old ones have less than 5 minutes left.
 const SDK_REFRESH_WINDOW_MS = 5 * 60_000
+// A provider that keeps failing is asked again after 200 ms, 400 ms, ... up to every 5 s: often enough to recover
+// quickly, rarely enough that a burst of connects does not hammer STS, SSO or a credential process.
+const FIRST_BACKOFF_MS = 200
+const MAX_BACKOFF_MS = 5_000
+
+interface CachedIdentity {
+  identity: AwsCredentialIdentity
+  refreshAt: number
+}
+
+interface Failure {
+  error: RdsIamError
+  count: number
+  retryAt: number
+}
 
 // Providers may call STS, SSO or the instance metadata service, so one is created per IamAuth, concurrent callers
-// share one resolution, and an identity is reused until shortly before it expires.
+// share one resolution, an identity is reused until shortly before it can no longer sign, and failures back off.
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
-  const { clock, profile } = options
-  const refreshMarginMs = Math.max(SDK_REFRESH_WINDOW_MS, options.minRemainingMs)
-  let provider: Promise<AwsCredentialProvider> | undefined
-  let cached: { identity: AwsCredentialIdentity; refreshAt: number } | undefined
+  const { clock, minRemainingMs } = options
+  const refreshMarginMs = Math.max(SDK_REFRESH_WINDOW_MS, minRemainingMs)
+  let provider: Promise<RefreshableProvider> | undefined
+  let cached: CachedIdentity | undefined
   let pending: Promise<AwsCredentialIdentity> | undefined
+  let failure: Failure | undefined
+
+  const canSign = (identity: AwsCredentialIdentity): boolean =>
+    lifeLeft(identity, clock.now()) >= minRemainingMs
 
   async function fetchIdentity(): Promise<AwsCredentialIdentity> {
     try {
-      provider ??= createProvider(options.credentials, profile)
-      const identity = await (await provider)()
-      if (typeof identity?.accessKeyId !== 'string' || typeof identity.secretAccessKey !== 'string') {
-        throw new TypeError('The credential provider returned no accessKeyId and secretAccessKey.')
-      }
-      cached = { identity, refreshAt: refreshTime(identity, clock.now(), refreshMarginMs) }
+      provider ??= createProvider(options)
+      const resolved = await provider
+      let identity = checkIdentity(await resolved())
+      // The SDK's chain hands back the credentials it is replacing in the background until the new ones arrive;
+      // a forced refresh waits for them.
+      if (!canSign(identity)) identity = checkIdentity(await resolved({ forceRefresh: true }))
+      if (!canSign(identity)) throw tooShortLived(identity, minRemainingMs)
+      const now = clock.now()
+      cached = { identity, refreshAt: refreshTime(identity, now, refreshMarginMs, minRemainingMs) }
+      failure = undefined
       return identity
     } catch (error) {
-      throw credentialsError(error, options)
+      const count = (failure?.count ?? 0) + 1
+      const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (count - 1))
+      failure = { error: credentialsError(error, options), count, retryAt }
+      throw failure.error
+    } finally {
+      // Cleared before callers see the result, so none joins a fetch whose identity was checked at an older time.
+      pending = undefined
     }
+  }
+
+  function refresh(): Promise<AwsCredentialIdentity> {
+    pending ??= fetchIdentity()
+    return pending
   }
 
   return {
     resolve() {
-      if (cached && clock.now() < cached.refreshAt) return Promise.resolve(cached.identity)
-      pending ??= fetchIdentity().finally(() => {
-        pending = undefined
+      const now = clock.now()
+      if (cached && now < cached.refreshAt) return Promise.resolve(cached.identity)
+      const usable = cached && canSign(cached.identity) ? cached.identity : undefined
+      if (failure && now < failure.retryAt) {
+        return usable ? Promise.resolve(usable) : Promise.reject(failure.error)
+      }
+      if (!usable) return refresh()
+      // While the provider fails, an identity that can still sign keeps connects working; the failure is told.
+      return refresh().catch((error: RdsIamError) => {
+        if (!canSign(usable)) throw error
+        options.onRenewalFailed?.(error, usable)
+        return usable
       })
-      return pending
+    },
+    current() {
+      const identity = cached?.identity
+      return identity && lifeLeft(identity, clock.now()) > 0 ? identity : undefined
     },
   }
 }
 
-async function createProvider(
-  credentials: AwsCredentialIdentity | AwsCredentialProvider | undefined,
-  profile: string | undefined,
-): Promise<AwsCredentialProvider> {
-  if (typeof credentials === 'function') return credentials
-  if (credentials) return async () => credentials
-  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers')
-  return fromNodeProviderChain(profile === undefined ? {} : { profile })
+function createProvider(options: CredentialSourceOptions): Promise<RefreshableProvider> {
+  const { credentials } = options
+  // A user's provider that takes no options ignores `forceRefresh`; the SDK's honour it.
+  if (typeof credentials === 'function') return Promise.resolve(credentials as RefreshableProvider)
+  if (credentials) return Promise.resolve(async () => credentials)
+  return createDefaultChain(options.profile)
 }
 
-// Half the remaining life bounds how often a provider that only returns short-lived credentials is asked again.
-function refreshTime(identity: AwsCredentialIdentity, now: number, marginMs: number): number {
+function checkIdentity(identity: AwsCredentialIdentity | undefined): AwsCredentialIdentity {
+  if (typeof identity?.accessKeyId !== 'string' || typeof identity.secretAccessKey !== 'string') {
+    throw new TypeError('The credential provider returned no accessKeyId and secretAccessKey.')
+  }
+  return identity
+}
+
+function lifeLeft(identity: AwsCredentialIdentity, now: number): number {
+  const expiresAt = identity.expiration?.getTime()
+  return expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - now
+}
+
+// Renewal starts no later than the moment the identity stops being able to sign, and otherwise within the SDK's
+// window, but after at most half the remaining life, so a provider that only has short-lived credentials is not
+// asked on every call.
+function refreshTime(
+  identity: AwsCredentialIdentity,
+  now: number,
+  marginMs: number,
+  minRemainingMs: number,
+): number {
   const expiresAt = identity.expiration?.getTime()
   if (expiresAt === undefined) return Number.POSITIVE_INFINITY
-  return expiresAt - Math.min(marginMs, (expiresAt - now) / 2)
+  return expiresAt - Math.max(minRemainingMs, Math.min(marginMs, (expiresAt - now) / 2))
+}
+
+function tooShortLived(identity: AwsCredentialIdentity, minRemainingMs: number): RdsIamError {
+  return new RdsIamError(
+    'credentials',
+    `The AWS credentials expire at ${identity.expiration?.toISOString()}, even after a forced refresh: too soon to sign a token with the ${minRemainingMs} ms of life a connection needs.`,
+    {
+      hint: 'Use a provider that returns credentials living longer than cache.minRemainingMs (role sessions of 15 minutes or more), or lower cache.minRemainingMs if connections open quickly.',
+    },
+  )
 }
 
 function credentialsError(error: unknown, options: CredentialSourceOptions): RdsIamError {
   if (isRdsIamError(error)) return error
-  const context = { profile: options.profile }
+  const profile = chosenProfile(options.profile)?.name
+  const context = { profile }
   const { kind, hint } = classifyError(error, context)
   return new RdsIamError(
     'credentials',
@@ -85,5 +174,6 @@ function credentialsError(error: unknown, options: CredentialSourceOptions): Rds
 
 function describeSource({ credentials, profile }: CredentialSourceOptions): string {
   if (credentials) return 'the `credentials` option'
-  return profile === undefined ? 'the default provider chain' : `profile "${profile}"`
+  const chosen = chosenProfile(profile)
+  return chosen === undefined ? 'the default provider chain' : `profile "${chosen.name}" (${chosen.from})`
 }

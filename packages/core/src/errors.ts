@@ -1,5 +1,5 @@
 import { type InspectOptions, inspect } from 'node:util'
-import { redact } from './redact'
+import { redact, redactErrorChain } from './redact'
 import type { RdsIamErrorCode, RdsIamErrorLike } from './types'
 
 /** The parts of an `RdsIamError` besides its code and summary. */
@@ -32,20 +32,22 @@ export class RdsIamError extends Error {
   readonly hint: string
 
   constructor(code: RdsIamErrorCode, summary: string, options: RdsIamErrorOptions) {
-    // Passing `{ cause: undefined }` would still create an own `cause` property.
+    const hint = redact(options.hint)
+    // Redacted before the stack captures the message. Passing `{ cause: undefined }` would still create an own
+    // `cause` property.
     super(
-      `${summary} Hint: ${options.hint}`,
-      options.cause === undefined ? undefined : { cause: options.cause },
+      `${redact(summary)} Hint: ${hint}`,
+      options.cause === undefined ? undefined : { cause: redactErrorChain(options.cause) },
     )
     this.code = code
-    this.hint = options.hint
+    this.hint = hint
   }
 
   toJSON(): RdsIamErrorLike & { hint: string } {
     return { name: this.name, code: this.code, message: this.message, hint: this.hint }
   }
 
-  // The cause is a foreign error that core cannot vouch for, so everything inspect prints is redacted.
+  // The cause may hold secrets in objects that are not copied (a driver's config), so inspect redacts what it prints.
   [inspect.custom](_depth: number, options: InspectOptions): string {
     return redact(inspect(this, { ...options, customInspect: false }))
   }

@@ -6,32 +6,67 @@ export type EmitEvent = (event: IamEvent) => void
 
 type LogLevel = keyof IamLogger
 
-const ignore: EmitEvent = () => {}
+/** The `code` of the process warning for TLS that is not verified, for `process.on('warning')` filters. */
+export const INSECURE_TLS_WARNING = 'RDS_IAM_TLS_INSECURE'
+
+const warnedHosts = new Set<string>()
+
+/**
+ * Warns through `process.emitWarning`, once per host and process like Node's own warnings, that TLS to `host` is
+ * not verified. A downgrade nobody asked to hear about must still be heard: createEventEmitter calls this for
+ * `tls-insecure` events when no logger is given.
+ * @example warnInsecureTls('db.example.com', "ssl mode 'require' does not check the certificate")
+ */
+export function warnInsecureTls(host: string, reason: string): void {
+  if (warnedHosts.has(host)) return
+  warnedHosts.add(host)
+  process.emitWarning(`rds-iam: TLS to ${host} is not verified: ${reason}`, { code: INSECURE_TLS_WARNING })
+}
+
+/**
+ * Whether a logger takes `(object, message)` like pino and bunyan rather than `(message, ...details)` like console
+ * and winston. The rule: it has pino's documented `bindings()` or bunyan's documented `addStream()`. pino and
+ * bunyan drop or mangle a second argument after a message, so each shape gets the event where it keeps it.
+ */
+export function takesObjectFirst(logger: IamLogger): boolean {
+  const candidate = logger as { bindings?: unknown; addStream?: unknown }
+  return typeof candidate.bindings === 'function' || typeof candidate.addStream === 'function'
+}
+
+type Write = (level: LogLevel, message: string, event: IamEvent) => void
 
 // Observability must never break authentication, so handler and logger failures are swallowed.
 export function createEventEmitter(
   onEvent: ((event: IamEvent) => void) | undefined,
   logger: IamLogger | undefined,
 ): EmitEvent {
-  if (!onEvent && !logger) return ignore
+  const write = logger ? writerFor(logger) : undefined
   return (event) => {
     try {
       onEvent?.(event)
     } catch (error) {
-      log(logger, 'error', `rds-iam: an onEvent handler threw: ${redact(messageOf(error))}`, event)
+      write?.('error', `rds-iam: an onEvent handler threw: ${redact(messageOf(error))}`, event)
     }
-    if (logger) {
+    if (write) {
       const { level, message } = describeEvent(event)
-      log(logger, level, message, event)
+      write(level, message, event)
+    } else if (event.type === 'tls-insecure') {
+      // Without a logger, TLS that lets a man in the middle take tokens is the one event worth a warning.
+      warnInsecureTls(event.host, event.reason)
     }
   }
 }
 
-function log(logger: IamLogger | undefined, level: LogLevel, message: string, event: IamEvent): void {
-  try {
-    logger?.[level]?.(message, event)
-  } catch {
-    // A broken logger has nowhere left to report to.
+function writerFor(logger: IamLogger): Write {
+  const objectFirst = takesObjectFirst(logger)
+  return (level, message, event) => {
+    try {
+      const method = logger[level] as ((...args: unknown[]) => void) | undefined
+      // Called on the logger, so class-based loggers keep `this`.
+      method?.apply(logger, objectFirst ? [event, message] : [message, event])
+    } catch {
+      // A broken logger has nowhere left to report to.
+    }
   }
 }
 

@@ -1,0 +1,38 @@
+import { hasProfile, unknownProfileError } from './aws-profile'
+import type { AwsCredentialIdentity } from './types'
+
+/** A provider as the SDK's are: `forceRefresh` makes a memoizing provider fetch new credentials and wait for them. */
+export type RefreshableProvider = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>
+
+/**
+ * The SDK's default Node provider chain. When it fails it only says "Could not load credentials from any
+ * providers": the failure is explained again by the chosen profile alone, so an unknown profile is named and a
+ * failing `credential_process`, SSO or role profile keeps its own message (a process's stderr included).
+ */
+export async function createDefaultChain(profile: string | undefined): Promise<RefreshableProvider> {
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers')
+  const chain = fromNodeProviderChain(profile === undefined ? {} : { profile })
+  return async (options) => {
+    try {
+      return await chain(options)
+    } catch (error) {
+      throw await explainChainFailure(error, profile)
+    }
+  }
+}
+
+// Runs only after the chain failed, so a working setup never reads the files twice or runs a process again.
+async function explainChainFailure(error: unknown, profile: string | undefined): Promise<unknown> {
+  const { getProfileName, loadSharedConfigFiles } = await import('@smithy/core/config')
+  const files = await loadSharedConfigFiles({ ignoreCache: true })
+  const unknown = unknownProfileError(profile, files)
+  if (unknown) return unknown
+  const name = getProfileName({ profile })
+  if (!hasProfile(name, files)) return error
+  const { fromIni } = await import('@aws-sdk/credential-providers')
+  // Credentials found this time still leave this call failed: the chain's failure is what the caller saw.
+  return fromIni({ profile: name, ignoreCache: true })().then(
+    () => error,
+    (profileError: unknown) => profileError,
+  )
+}
