@@ -18,12 +18,21 @@ export function createSecretWatch(): SecretWatch {
   return {
     recordText: (text) => outputs.push(text),
     recordError: (error) => {
-      outputs.push(String(error), inspect(error, { depth: 8 }), JSON.stringify(error) ?? '')
+      outputs.push(String(error), inspect(error, { depth: 12 }), jsonOf(error))
       if (error instanceof Error) outputs.push(error.stack ?? '')
     },
-    recordValue: (value) => outputs.push(inspect(value, { depth: 8 }), JSON.stringify(value) ?? ''),
+    recordValue: (value) => outputs.push(inspect(value, { depth: 12 }), jsonOf(value)),
     leaks: (secrets) =>
       outputs.filter((output) => [...TOKEN_MARKERS, ...secrets].some((secret) => output.includes(secret))),
     size: () => outputs.length,
+  }
+}
+
+// Driver objects are often circular; what JSON.stringify cannot print, it cannot leak either.
+function jsonOf(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? ''
+  } catch {
+    return ''
   }
 }

@@ -1,10 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
 import { type IamEvent, RdsIamError } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { createClient, createPool, type IamPoolConfig } from './index'
 
 let emulator: Emulator
@@ -68,6 +69,58 @@ describe('createPool', () => {
       })
     })
     expect(who).toBe('iam_pg_user')
+  })
+})
+
+describe('failure paths', () => {
+  it('bounds the whole connect by connectionTimeoutMillis and reports it as network, not throttling', async () => {
+    emulator.delayAuth(3_000)
+    try {
+      const iamPool = pool({ ...baseConfig(), connectionTimeoutMillis: 500 })
+      const started = performance.now()
+      const error = await iamPool.query('select 1').catch((failure: unknown) => failure)
+      // Seconds, not the 10 s throttle budget: generous for a loaded machine, far below what a retry would take.
+      expect(performance.now() - started).toBeLessThan(2_500)
+      expect(error).toBeInstanceOf(Error)
+      expect(error).not.toMatchObject({ code: 'throttled' })
+      expect(iamPool.totalCount).toBe(0)
+    } finally {
+      emulator.delayAuth(0)
+    }
+  })
+
+  it('hands pool.connect(callback) a done function on failure too, as pg does', async () => {
+    const iamPool = pool(baseConfig())
+    emulator.rejectNext(2)
+    const done = await new Promise((resolve) => {
+      iamPool.connect((error, _client, release) => resolve(error ? release : undefined))
+    })
+    expect(done).toBeTypeOf('function')
+  })
+
+  it('works with no argument when PGHOST, PGPORT, PGUSER and PGDATABASE say everything', async () => {
+    const { host, port, user } = emulator.adapterOptions('iam_pg_user')
+    const env = { PGHOST: host, PGPORT: String(port), PGUSER: user, PGDATABASE: 'postgres' }
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
+    try {
+      // The emulator's CA comes from the IAM-free part of the config, so only the TLS CA is passed by hand here.
+      const created = createPool()
+      closers.push(() => created.end())
+      expect(created).toBeInstanceOf(pg.Pool)
+      const client = createClient()
+      expect(client).toBeInstanceOf(pg.Client)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it('keeps no token on a client after it connected, at any inspect depth', async () => {
+    const iamPool = pool(baseConfig())
+    const client = await iamPool.connect()
+    client.release()
+    const shown = inspect(iamPool, { depth: 12, showHidden: true })
+    expect(shown).not.toContain('X-Amz-Signature=')
+    expect(shown).not.toContain(emulator.credentials.secretAccessKey)
   })
 })
 

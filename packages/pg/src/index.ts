@@ -12,7 +12,7 @@ export interface IamPoolConfig extends Omit<pg.PoolConfig, 'password' | 'ssl' | 
 export interface IamClientConfig extends Omit<pg.ClientConfig, 'password' | 'ssl'>, IamDriverOptions {}
 
 /** A `pg.Client` constructor whose instances sign in with IAM; usable wherever code does `new Client(config)`. */
-export type IamClientClass = new (config?: pg.ClientConfig) => pg.Client
+export type IamClientClass = new (config?: string | pg.ClientConfig) => pg.Client
 
 interface ResolvedConfig {
   auth: IamAuth
@@ -29,7 +29,14 @@ function resolveConfig(config: IamClientConfig = {}): ResolvedConfig {
     precedence: 'url',
     iam,
   })
-  return { auth, pgConfig: { ...driverOptions, host: auth.host, port: auth.port, user: auth.user, database } }
+  const pgConfig = { ...driverOptions, host: auth.host, port: auth.port, user: auth.user }
+  return { auth, pgConfig: database === undefined ? pgConfig : { ...pgConfig, database } }
+}
+
+// The slice of a pg.Client where pg keeps the password it sent.
+interface PasswordHolder {
+  password?: unknown
+  connectionParameters?: { password?: unknown }
 }
 
 // Each attempt is a new pg.Client, as pg asks ("a Client cannot be reused"), sharing one TLS options object
@@ -45,12 +52,15 @@ function pgClientFactory(auth: IamAuth, pgConfig: pg.ClientConfig): ConnectionFa
         Object.assign(ssl, await auth.tls())
         sslFilled = true
       }
-      const hook = client.password
+      const signedIn = client as PasswordHolder
+      const hook = signedIn.password
       try {
         await client.connect()
       } finally {
-        // pg keeps the password it was given on the client; the hook goes back so that no token stays there.
-        client.password = hook
+        // pg keeps the password it sent on the client and its parameters (hidden from inspect, but there for
+        // anyone who looks); the hook goes back so that no token outlives the sign-in.
+        signedIn.password = hook
+        if (signedIn.connectionParameters) signedIn.connectionParameters.password = hook
       }
     },
     discard(client) {
@@ -60,11 +70,18 @@ function pgClientFactory(auth: IamAuth, pgConfig: pg.ClientConfig): ConnectionFa
   }
 }
 
+// A pool or an ORM constructs clients with its own settings: their driver options (timeouts, types,
+// application_name) are kept, but where to connect and how to sign in are this adapter's alone.
+function callerOptions(options: string | pg.ClientConfig | undefined): pg.ClientConfig {
+  if (typeof options !== 'object' || options === null) return {}
+  const { connectionString: _url, password: _password, ssl: _ssl, ...rest } = options
+  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined))
+}
+
 function iamClientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
   // A function that returns an object works with `new`; what it returns is the handle, an instanceof pg.Client.
-  function IamClient(options?: pg.ClientConfig): pg.Client {
-    // The caller's options (a pool's, an ORM's) come first; where to connect and how to sign in are ours.
-    const merged = { ...options, ...pgConfig }
+  function IamClient(options?: string | pg.ClientConfig): pg.Client {
+    const merged = { ...callerOptions(options), ...pgConfig }
     return createConnectionHandle(
       auth,
       pgClientFactory(auth, merged),
@@ -93,7 +110,7 @@ export function createClientClass(config?: IamClientConfig): IamClientClass {
  */
 export function createPool(config?: IamPoolConfig): pg.Pool {
   const resolved = resolveConfig(config)
-  return new pg.Pool({ ...resolved.pgConfig, Client: iamClientClass(resolved) } as pg.PoolConfig)
+  return new pg.Pool({ ...resolved.pgConfig, Client: iamClientClass(resolved) })
 }
 
 /**
