@@ -49,16 +49,22 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   const observed = options.onEvent !== undefined || options.logger !== undefined
   const emit = createEventEmitter(options.onEvent, options.logger)
   const tls = resolveSsl(options.ssl, tokenHost, emit)
+  // The slot of the last token this auth handed out: the fast path looks only there.
+  let current: CacheSlot | undefined
   const region = createRegionResolver({ region: resolved.region, tokenHost, profile })
   const credentials = createCredentialSource({
     credentials: resolved.credentials,
     profile,
     clock,
     minRemainingMs: resolved.cache.minRemainingMs,
+    // An identity that can still sign is served while its renewal fails; the failure is still worth telling.
+    onRenewalFailed: (error, servedInstead) => {
+      if (!current) return
+      const expiresAt = new Date(servedInstead.expiration?.getTime() ?? clock.now())
+      emit({ type: 'token-refresh-failed', key: current.key, expiresAt, error: toErrorLike(error) })
+    },
   })
   const cache = createTokenCache({ ...resolved.cache, clock, emit })
-  // The slot of the last token this auth handed out: the fast path looks only there.
-  let current: CacheSlot | undefined
   let refreshing = false
   let refreshAfter = 0
 
@@ -155,7 +161,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       ...resolved.retry,
       startAttempt,
       emit,
-      context: () => ({ host, port, user, region: region.current, tokenHost, profile }),
+      context: () => ({ host, port, user, region: region.current, tokenHost, tokenPort, profile }),
     }),
     host,
     port,

@@ -129,6 +129,7 @@ describe('createRegionResolver', () => {
   })
 
   it('fails with region-missing naming every way to set the region, and reads the files again next time', async () => {
+    writeFileSync(join(dir, 'config'), '[profile analytics]\noutput = json\n')
     const resolver = createRegionResolver({ region: undefined, tokenHost: customHost, profile: 'analytics' })
     const error = await resolver.resolve().catch((e: unknown) => e)
     expect(error).toMatchObject({ name: 'RdsIamError', code: 'region-missing' })
@@ -145,5 +146,16 @@ describe('createRegionResolver', () => {
     }
     writeFileSync(join(dir, 'config'), '[profile analytics]\nregion = eu-central-1\n')
     await expect(resolver.resolve()).resolves.toBe('eu-central-1')
+  })
+
+  it('names a profile that exists in neither file, rather than a missing region', async () => {
+    const resolver = createRegionResolver({
+      region: undefined,
+      tokenHost: customHost,
+      profile: 'nonexistent',
+    })
+    const error = await resolver.resolve().catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'RdsIamError', code: 'credentials' })
+    expect((error as Error).message).toContain('"nonexistent"')
   })
 })

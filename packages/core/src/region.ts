@@ -1,3 +1,4 @@
+import { unknownProfileError } from './aws-profile'
 import { RdsIamError } from './errors'
 
 // Every partition (aws, aws-cn, aws-us-gov, aws-iso*) names regions like `eu-west-1` or `us-gov-east-1`;
@@ -68,7 +69,11 @@ async function loadProfileRegion(
 ): Promise<{ profile: string; region: string | undefined }> {
   const { getProfileName, loadSharedConfigFiles } = await import('@smithy/core/config')
   const profile = getProfileName({ profile: profileOption })
-  const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true })
+  const files = await loadSharedConfigFiles({ ignoreCache: true })
+  // A profile that does not exist is the problem to name, not the region it cannot have.
+  const unknown = unknownProfileError(profileOption, files)
+  if (unknown) throw unknown
+  const { configFile, credentialsFile } = files
   return { profile, region: credentialsFile[profile]?.region || configFile[profile]?.region || undefined }
 }
 

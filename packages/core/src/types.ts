@@ -9,8 +9,11 @@ export interface AwsCredentialIdentity {
   expiration?: Date
 }
 
-/** Any function that resolves an identity, such as the providers of `@aws-sdk/credential-providers`. */
-export type AwsCredentialProvider = () => Promise<AwsCredentialIdentity>
+/**
+ * Any function that resolves an identity, such as the providers of `@aws-sdk/credential-providers`. SDK providers
+ * also take `{ forceRefresh: true }`, which core passes when the identity they return is too short-lived to sign.
+ */
+export type AwsCredentialProvider = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>
 
 /**
  * How the connection is encrypted and verified. There is no mode without TLS: RDS only accepts IAM tokens over
@@ -54,7 +57,10 @@ export interface Clock {
   now(): number
 }
 
-/** A console-like logger; each event is logged at a level that fits it. */
+/**
+ * A console-like logger; each event is logged at a level that fits it, as `(message, event)`. pino and bunyan
+ * loggers are recognised (by their `bindings()` / `addStream()` methods) and called as `(event, message)`.
+ */
 export interface IamLogger {
   debug?(message: string, event: IamEvent): void
   info?(message: string, event: IamEvent): void
@@ -105,6 +111,9 @@ export type RdsIamErrorCode = ErrorKind | 'region-missing' | 'ssl-required'
 export interface ErrorContext {
   host?: string
   port?: number
+  tokenPort?: number
+  /** Local clock minus the server's, where the server's time is known. */
+  clockSkewMs?: number
   user?: string
   region?: string
   tokenHost?: string
