@@ -1,9 +1,9 @@
 // The README's first command: a throwaway PostgreSQL, the RDS IAM emulator in front of it, and each adapter
 // signing in with a real IAM token over verified TLS, printed step by step.
 import type { TLSSocket } from 'node:tls'
-import type { ConnectionSettings, IamEvent } from '@rds-iam/core'
+import type { IamEvent } from '@rds-iam/core'
 import { type Emulator, type EmulatorEvent, startEmulator, startPostgres } from '@rds-iam/emulator'
-import { createPool, type IamDriverOptions, RdsIamError } from '@rds-iam/pg'
+import { createPool, RdsIamError } from '@rds-iam/pg'
 import { createSql } from '@rds-iam/postgres'
 
 const DEMO_USER = 'demo_user'
@@ -48,7 +48,7 @@ function describeEmulatorEvent(event: EmulatorEvent): void {
 }
 
 // Every adapter takes the same options: dial the emulator, sign for its RDS name, trust its CA.
-function connectionFor(emulator: Emulator, user: string): IamDriverOptions & ConnectionSettings {
+function connectionFor(emulator: Emulator, user: string): ReturnType<Emulator['adapterOptions']> {
   const options = emulator.adapterOptions(user)
   return { ...options, iam: { ...options.iam, onEvent: describeAdapterEvent } }
 }
@@ -93,7 +93,8 @@ async function demoFailures(emulator: Emulator): Promise<void> {
   section('what failures look like')
   await emulator.createPasswordUser('plain_user', 'not-an-iam-user')
   const attempts: Array<[string, () => Promise<unknown>]> = [
-    ['ssl: false', async () => createPool({ host: emulator.host, user: DEMO_USER, ssl: false })],
+    // `false` is not in the types; JavaScript callers and driver configs pass it anyway.
+    ['ssl: false', async () => createPool({ host: emulator.host, user: DEMO_USER, ssl: false as unknown as true })],
     ['no rds_iam', () => createPool(connectionFor(emulator, 'plain_user')).query('select 1')],
   ]
   for (const [label, attempt] of attempts) {
