@@ -1,39 +1,54 @@
-// What importing core costs a process, side by side with a bare node start: the SDK loads on the first token,
-// so services that import core but connect later pay little at startup.
-import { execFileSync } from 'node:child_process'
-import { performance } from 'node:perf_hooks'
+// B4: what importing each adapter costs a fresh process over importing its driver alone, and the same with a pool
+// created: the AWS SDK and the CA bundle load on the first connect, so neither step should pay for them.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { interleave, medians, timeMs } from './support/measure'
+import { printMedians, verdict } from './support/report'
 
-const coreEntry = import.meta.resolve('@rds-iam/core')
-const runs = 15
-const importCore = `const core = await import(${JSON.stringify(coreEntry)})`
-const firstToken = `${importCore}
-await core.createIamAuth({
-  host: 'bench.cluster-abc123def456.us-east-1.rds.amazonaws.com',
-  user: 'bench_user',
-  credentials: { accessKeyId: 'AKIABENCHMARK0000000', secretAccessKey: 'bench-secret-key-not-real-0000000000000' },
-}).getToken()`
+const run = promisify(execFile)
+const rounds = 15
+const resolved = (specifier: string) => JSON.stringify(import.meta.resolve(specifier))
+const config = `{ host: 'bench.cluster-abc123def456.us-east-1.rds.amazonaws.com', user: 'bench_user', database: 'app' }`
 
-// Wall time of a whole process, median of several, so module loading is measured as a service feels it.
-function processMs(code: string): number {
-  const times = Array.from({ length: runs }, () => {
-    const started = performance.now()
-    execFileSync(process.execPath, ['--input-type=module', '-e', code])
-    return performance.now() - started
-  })
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] ?? Number.NaN
+const programs = {
+  'import pg': `await import(${resolved('pg')})`,
+  'import @rds-iam/pg': `await import(${resolved('@rds-iam/pg')})`,
+  'import postgres': `await import(${resolved('postgres')})`,
+  'import @rds-iam/postgres': `await import(${resolved('@rds-iam/postgres')})`,
+  'import pg, new pg.Pool': `const { default: pg } = await import(${resolved('pg')}); new pg.Pool(${config})`,
+  'import @rds-iam/pg, createPool': `const { createPool } = await import(${resolved('@rds-iam/pg')}); createPool(${config})`,
 }
+type Program = keyof typeof programs
 
-const bare = processMs('')
-const imported = processMs(importCore)
-const withToken = processMs(firstToken)
-console.log(`process start, median of ${runs} runs`)
-console.log(`  bare node                          ${bare.toFixed(0).padStart(5)} ms`)
-console.log(
-  `  + import @rds-iam/core             ${imported.toFixed(0).padStart(5)} ms (+${(imported - bare).toFixed(0)} ms)`,
+// Wall time of a whole process, so module loading is measured as a service feels it at startup.
+const processMs = (code: string) => () =>
+  timeMs(() =>
+    run(process.execPath, ['--input-type=module', '-e', code], { env: { PATH: process.env.PATH } }),
+  )
+const entries = Object.entries(programs) as [Program, string][]
+const samples = await interleave(
+  Object.fromEntries(entries.map(([name, code]) => [name, processMs(code)])) as Record<
+    Program,
+    () => Promise<number>
+  >,
+  rounds,
+  1,
 )
-console.log(
-  `  + import and sign the first token  ${withToken.toFixed(0).padStart(5)} ms (+${(withToken - bare).toFixed(0)} ms)`,
+const ms = medians(samples)
+printMedians('process start with', ms, 'ms', rounds)
+const target = { atMost: 15 }
+verdict('B4', 'import @rds-iam/pg over pg', ms['import @rds-iam/pg'] - ms['import pg'], target, ' ms')
+verdict(
+  'B4',
+  'import @rds-iam/postgres over postgres',
+  ms['import @rds-iam/postgres'] - ms['import postgres'],
+  target,
+  ' ms',
 )
-console.log(
-  `ratio: importing core adds ${((imported / bare - 1) * 100).toFixed(0)}% to a bare start; the first token adds ${((withToken / bare - 1) * 100).toFixed(0)}%`,
+verdict(
+  'B4',
+  'import and createPool over import pg and new pg.Pool',
+  ms['import @rds-iam/pg, createPool'] - ms['import pg, new pg.Pool'],
+  target,
+  ' ms',
 )

@@ -3,6 +3,7 @@
 // A benchmark that misses its target still exits 0 (benchmarks are not tests); one that crashes fails the run.
 import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 const srcDir = fileURLToPath(new URL('.', import.meta.url))
@@ -35,6 +36,9 @@ function runBenchmark(file: string): Promise<number | null> {
   })
 }
 
+console.log(
+  `# rds-iam benchmarks, ${new Date().toISOString()}, ${availableParallelism()} cores, node ${process.version}`,
+)
 for (const file of benchmarks) {
   console.log(`\n## ${file}`)
   const status = await runBenchmark(file)

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { type BenchDatabase, databaseEnv, inheritedDatabase, startBenchDatabase } from './database'
+
+const run = promisify(execFile)
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  if (sorted.length === 0) return Number.NaN
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/** Milliseconds `work` takes. */
+export async function timeMs(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now()
+  await work()
+  return performance.now() - started
+}
+
+/**
+ * Runs every variant once per round, starting each round one variant further on, so that drift in the machine's
+ * load and each variant's after-effects (garbage, warm caches) fall on all of them alike. Returns every sample per
+ * variant; the first `warmupRounds` are run and thrown away.
+ */
+export async function interleave<Name extends string, Sample = number>(
+  variants: Record<Name, () => Promise<Sample>>,
+  rounds: number,
+  warmupRounds = 0,
+): Promise<Record<Name, Sample[]>> {
+  const names = Object.keys(variants) as Name[]
+  const samples = Object.fromEntries(names.map((name) => [name, [] as Sample[]])) as Record<Name, Sample[]>
+  for (let round = 0; round < warmupRounds + rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length]!
+      const sample = await variants[name]()
+      if (round >= warmupRounds) samples[name].push(sample)
+    }
+  }
+  return samples
+}
+
+export function medians<Name extends string>(samples: Record<Name, number[]>): Record<Name, number> {
+  const entries = Object.entries(samples) as [Name, number[]][]
+  return Object.fromEntries(entries.map(([name, values]) => [name, median(values)])) as Record<Name, number>
+}
+
+/**
+ * For measurements that a shared process would distort (module caches, process-wide hooks, heap size): run as the
+ * benchmark, this starts the database and runs every variant `rounds` times, interleaved, each time as a fresh
+ * process of the same file, and returns what each run measured. Run as one of those processes (BENCH_VARIANT set),
+ * it measures its variant, prints the result as JSON and returns undefined.
+ */
+export async function compareInFreshProcesses<Name extends string, Result>(
+  fileUrl: string,
+  variants: readonly Name[],
+  rounds: number,
+  measure: (variant: Name, database: BenchDatabase) => Promise<Result>,
+): Promise<Record<Name, Result[]> | undefined> {
+  const variant = process.env.BENCH_VARIANT as Name | undefined
+  if (variant) {
+    process.stdout.write(`${JSON.stringify(await measure(variant, inheritedDatabase()))}\n`)
+    return undefined
+  }
+  const database = await startBenchDatabase()
+  const file = fileURLToPath(fileUrl)
+  const inFreshProcess = (name: Name) => async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', file], {
+      env: { ...process.env, ...databaseEnv(database), BENCH_VARIANT: name },
+    })
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Result
+  }
+  try {
+    const runs = Object.fromEntries(variants.map((name) => [name, inFreshProcess(name)]))
+    return await interleave(runs as Record<Name, () => Promise<Result>>, rounds)
+  } finally {
+    await database.stop()
+  }
+}
