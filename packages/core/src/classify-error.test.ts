@@ -239,3 +239,127 @@ describe('classifyError', () => {
     expect(classifyError(wrapped).kind).toBe('token-rejected')
   })
 })
+
+// What ORMs and pools throw around a driver's error, shaped as each library builds it.
+const pgError = (code: string, message: string) => driverError(code, message)
+
+function sequelizeConnectionError(name: string, parent: Error): Error {
+  // Sequelize copies the driver's message but not its code, and keeps the driver error twice.
+  return Object.assign(new Error(parent.message), { name, parent, original: parent })
+}
+
+function typeormQueryFailedError(driverError: Error): Error {
+  return Object.assign(new Error('Query failed'), { name: 'QueryFailedError', driverError })
+}
+
+describe('classifyError through wrappers', () => {
+  it.each([
+    [
+      "Sequelize's AccessDeniedError around a password failure",
+      sequelizeConnectionError(
+        'SequelizeAccessDeniedError',
+        pgError('28P01', 'password authentication failed for user "app"'),
+      ),
+      'not-iam-user',
+    ],
+    [
+      "Sequelize's ConnectionError around an unencrypted rejection",
+      sequelizeConnectionError(
+        'SequelizeConnectionError',
+        pgError(
+          '28000',
+          'no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", no encryption',
+        ),
+      ),
+      'tls-required',
+    ],
+    [
+      "TypeORM's QueryFailedError around a dropped connection",
+      typeormQueryFailedError(pgError('ECONNRESET', 'read ECONNRESET')),
+      'throttled',
+    ],
+    [
+      "Prisma's error quoting the PAM failure under its own code",
+      Object.assign(
+        new Error(
+          'Authentication failed against the database server: PAM authentication failed for user "app"',
+        ),
+        { name: 'PrismaClientInitializationError', errorCode: 'P1000' },
+      ),
+      'token-rejected',
+    ],
+    [
+      "Prisma's driver adapter error keeping the SQLSTATE as originalCode",
+      Object.assign(new Error('DriverAdapterError'), {
+        cause: {
+          kind: 'AuthenticationFailed',
+          originalCode: '28P01',
+          originalMessage: 'password authentication failed for user "app"',
+        },
+      }),
+      'not-iam-user',
+    ],
+    [
+      'a cause three wrappers deep',
+      new Error('a', {
+        cause: new Error('b', {
+          cause: typeormQueryFailedError(pgError('28000', 'PAM authentication failed for user "app"')),
+        }),
+      }),
+      'token-rejected',
+    ],
+  ])('%s', (_name, error, kind) => {
+    expect(classifyError(error).kind).toBe(kind)
+  })
+
+  it('lets the outermost error that says something win', () => {
+    const timeout = new Error('Connection terminated due to connection timeout', {
+      cause: new Error('Connection terminated unexpectedly'),
+    })
+    expect(classifyError(timeout).kind).toBe('network')
+  })
+
+  it('ends on a cycle and gives up beyond a bounded depth', () => {
+    const a: { message: string; cause?: unknown } = { message: 'a' }
+    const b = { message: 'b', cause: a }
+    a.cause = b
+    expect(classifyError(a).kind).toBe('unknown')
+
+    let deep: unknown = pgError('28000', 'PAM authentication failed for user "app"')
+    for (let i = 0; i < 20; i++) deep = { message: `wrapper ${i}`, cause: deep }
+    expect(classifyError(deep).kind).toBe('unknown')
+  })
+})
+
+describe('classifyError of connect timeouts', () => {
+  it.each([
+    [
+      "pg-pool's connectionTimeoutMillis",
+      new Error('Connection terminated due to connection timeout', {
+        cause: new Error('Connection terminated unexpectedly'),
+      }),
+    ],
+    ["pg's own connect timeout", new Error('timeout expired')],
+    [
+      "postgres.js's connect_timeout",
+      driverError('CONNECT_TIMEOUT', 'write CONNECT_TIMEOUT db.example.com:5432'),
+    ],
+  ])('%s is a network failure, not throttling, and is not retried', (_name, error) => {
+    const { kind, retryable, hint } = classifyError(error, { host: 'db.example.com', port: 5432 })
+    expect({ kind, retryable }).toEqual({ kind: 'network', retryable: false })
+    expect(hint).toContain('db.example.com:5432')
+    expect(hint).toMatch(/connectionTimeoutMillis.*connect_timeout/)
+  })
+})
+
+describe('classifyError of credential failures', () => {
+  it('points a failing credential_process at the process, not at SSO or missing keys', () => {
+    const error = named(
+      'CredentialsProviderError',
+      'Command failed: /usr/local/bin/vault-creds\nvault: sso session expired, run vault login\n',
+    )
+    const { kind, hint } = classifyError(error, { profile: 'vault' })
+    expect(kind).toBe('credentials')
+    expect(hint).toContain('credential_process of profile "vault"')
+  })
+})

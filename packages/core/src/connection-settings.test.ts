@@ -58,6 +58,43 @@ describe('parseConnectionUrl', () => {
     expect(parseConnectionUrl(url).ssl).toEqual({ ca: 'CA PEM', mode: 'verify-ca' })
   })
 
+  it.each([
+    [
+      'a malformed escape in sslmode',
+      'postgres://app@db.example.com/orders?sslmode=%E0%A4%A',
+      'percent-escape',
+    ],
+    ['a malformed escape in the user', 'postgres://%zz@db.example.com/orders', 'percent-escape'],
+    ['no scheme', 'db.example.com:5432/orders', 'postgres://'],
+    ['plain words', 'not a url', 'postgres://'],
+    ['an empty string', '', 'postgres://'],
+    ['another scheme', 'mysql://app@db.example.com/orders', 'postgres://'],
+    ['a port that is no number', 'postgres://app@db.example.com:abc/orders', 'not a valid'],
+    ['a port parameter that is no number', 'postgres://app@db.example.com/orders?port=x', 'port'],
+    ['a port out of range', 'postgres://app@db.example.com/orders?port=70000', 'port'],
+  ])('refuses %s with a config error, never a raw URIError or TypeError', (_name, url, words) => {
+    let thrown: unknown
+    try {
+      parseConnectionUrl(url)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ name: 'RdsIamError', code: 'config' })
+    expect((thrown as Error).message).toContain(words)
+  })
+
+  it('accepts postgresql:// and an upper-case scheme', () => {
+    expect(parseConnectionUrl('postgresql://app@db.example.com/orders').host).toBe('db.example.com')
+    expect(parseConnectionUrl('POSTGRES://app@db.example.com/orders').host).toBe('db.example.com')
+  })
+
+  it('names a TLS file of the URL that cannot be read', () => {
+    const missing = join(tmpdir(), 'rds-iam-no-such-dir', 'ca.pem')
+    expect(() =>
+      parseConnectionUrl(`postgres://app@db.example.com/orders?sslrootcert=${encodeURIComponent(missing)}`),
+    ).toThrow(expect.objectContaining({ code: 'config', message: expect.stringContaining(missing) }))
+  })
+
   it('refuses an unknown sslmode', () => {
     expect(() => parseConnectionUrl('postgres://app@db.example.com/orders?sslmode=maybe')).toThrow(
       expect.objectContaining({ name: 'RdsIamError', code: 'config' }),
@@ -75,12 +112,57 @@ describe('readLibpqEnv', () => {
       PGPASSWORD: 'x',
     }
     expect(readLibpqEnv(env)).toEqual({ host: 'db.example.com', port: 6543, user: 'app', database: 'orders' })
-    expect(readLibpqEnv({})).toEqual({
-      host: undefined,
-      port: undefined,
-      user: undefined,
-      database: undefined,
+    expect(readLibpqEnv({})).toEqual({})
+  })
+
+  it.each(['abc', '5432x', '0', '70000', '-1', '54.32'])('refuses PGPORT=%s naming PGPORT', (PGPORT) => {
+    expect(() => readLibpqEnv({ PGPORT })).toThrow(
+      expect.objectContaining({
+        name: 'RdsIamError',
+        code: 'config',
+        message: expect.stringContaining(`PGPORT must be an integer from 1 to 65535, not "${PGPORT}"`),
+        hint: expect.stringContaining('Set PGPORT'),
+      }),
+    )
+  })
+
+  it.each([
+    ['verify-full', { mode: 'verify-full' }],
+    ['verify-ca', { mode: 'verify-ca' }],
+    ['require', { mode: 'require' }],
+    ['prefer', { mode: 'verify-full' }],
+    ['disable', 'disable'],
+  ])('maps PGSSLMODE=%s like a URL sslmode', (PGSSLMODE, ssl) => {
+    expect(readLibpqEnv({ PGSSLMODE }).ssl).toEqual(ssl)
+  })
+
+  it('refuses an unknown PGSSLMODE naming it', () => {
+    expect(() => readLibpqEnv({ PGSSLMODE: 'maybe' })).toThrow(
+      expect.objectContaining({ code: 'config', message: expect.stringContaining('PGSSLMODE') }),
+    )
+  })
+
+  it('reads the CA file PGSSLROOTCERT names; with PGSSLMODE=require it verifies the chain as libpq does', () => {
+    const caFile = join(mkdtempSync(join(tmpdir(), 'rds-iam-env-')), 'ca.pem')
+    writeFileSync(caFile, 'CA PEM')
+    expect(readLibpqEnv({ PGSSLROOTCERT: caFile }).ssl).toEqual({ ca: 'CA PEM' })
+    expect(readLibpqEnv({ PGSSLROOTCERT: caFile, PGSSLMODE: 'require' }).ssl).toEqual({
+      ca: 'CA PEM',
+      mode: 'verify-ca',
     })
+    expect(readLibpqEnv({ PGSSLROOTCERT: 'system', PGSSLMODE: 'verify-full' }).ssl).toEqual({
+      mode: 'verify-full',
+    })
+  })
+
+  it('names PGSSLROOTCERT when its file cannot be read', () => {
+    const missing = join(tmpdir(), 'rds-iam-no-such-dir', 'ca.pem')
+    expect(() => readLibpqEnv({ PGSSLROOTCERT: missing })).toThrow(
+      expect.objectContaining({
+        code: 'config',
+        message: `PGSSLROOTCERT names a file that cannot be read: ${missing}. Hint: Point PGSSLROOTCERT at a PEM file of the CA certificates to trust, or unset it to use the Amazon RDS CAs.`,
+      }),
+    )
   })
 })
 

@@ -63,3 +63,95 @@ describe('toErrorLike', () => {
     expect(toErrorLike('plain')).toEqual({ name: 'Error', code: 'unknown', message: 'plain' })
   })
 })
+
+describe('RdsIamError and secrets', () => {
+  const secretKey = 'ZmFrZVNlY3JldEFjY2Vzc0tleUZvclRlc3RzMTIzNDU2'
+  const sessionToken = `IQoJb3JpZ2luX2VjE${'Qk1+/='.repeat(40)}`
+
+  async function realToken(): Promise<string> {
+    const { Signer } = await import('@aws-sdk/rds-signer')
+    const credentials = { accessKeyId: 'ASIAQNOTAREALKEY1234', secretAccessKey: secretKey, sessionToken }
+    return new Signer({
+      hostname: 'db.abc.eu-west-1.rds.amazonaws.com',
+      port: 5432,
+      username: 'app',
+      region: 'eu-west-1',
+      credentials,
+    }).getAuthToken()
+  }
+
+  function secretsIn(token: string): string[] {
+    return [
+      /X-Amz-Signature=([^&]+)/.exec(token)![1]!,
+      /X-Amz-Security-Token=([^&]+)/.exec(token)![1]!,
+      'ASIAQNOTAREALKEY1234',
+      secretKey,
+    ]
+  }
+
+  // Everything a user, a logger or an error tracker could read off the error, down the whole cause chain.
+  function everythingShown(error: Error): string {
+    const parts: unknown[] = [
+      error.message,
+      error.stack,
+      JSON.stringify(error),
+      inspect(error, { depth: 12 }),
+    ]
+    const seen = new Set<unknown>()
+    const walk = (value: unknown): void => {
+      if (typeof value !== 'object' || value === null || seen.has(value)) return
+      seen.add(value)
+      for (const key of Reflect.ownKeys(value)) {
+        const own = Object.getOwnPropertyDescriptor(value, key)?.value
+        if (typeof own === 'string') parts.push(own)
+        else walk(own)
+      }
+    }
+    walk(error)
+    return parts.join('\n')
+  }
+
+  it('carries no token, key or session token in message, hint, stack, JSON, inspect or any cause', async () => {
+    const token = await realToken()
+    // A driver error that quotes the password, wrapped the way Sequelize and a pool wrap it.
+    const driverError = Object.assign(new Error(`password authentication failed; password was ${token}`), {
+      code: '28P01',
+      detail: `secretAccessKey: '${secretKey}'`,
+    })
+    const ormError = Object.assign(new Error(driverError.message), {
+      parent: driverError,
+      original: driverError,
+    })
+    const poolError = new Error('connect failed', { cause: ormError })
+    const error = new RdsIamError('token-rejected', `Rejected ${token}.`, {
+      hint: `Not ${token}.`,
+      cause: poolError,
+    })
+    const shown = everythingShown(error)
+    for (const secret of secretsIn(token)) expect(shown).not.toContain(secret)
+    expect(shown).toContain('X-Amz-Signature=[redacted]')
+    // The copy keeps what debugging needs: classes, codes and the shape of the chain.
+    const cause = error.cause as Error & {
+      cause: Error & { parent: Error & { code: string }; original: unknown }
+    }
+    expect(cause).toBeInstanceOf(Error)
+    expect(cause.cause.parent.code).toBe('28P01')
+    expect(cause.cause.original).toBe(cause.cause.parent)
+    expect(cause.cause.parent.message).toContain('password authentication failed')
+  })
+
+  it('keeps a cause that holds no secret as it is', () => {
+    const cause = Object.assign(new Error('PAM authentication failed for user "app"'), { code: '28000' })
+    expect(new RdsIamError('token-rejected', 'Rejected.', { hint: 'Retry.', cause }).cause).toBe(cause)
+  })
+
+  it('copes with a cause chain that loops', async () => {
+    const token = await realToken()
+    const a: Error & { cause?: unknown } = new Error(`a ${token}`)
+    a.cause = new Error('b', { cause: a })
+    const error = new RdsIamError('unknown', 'Wrapped.', { hint: 'See cause.', cause: a })
+    const copy = error.cause as Error & { cause: Error & { cause: unknown } }
+    expect(copy.cause.cause).toBe(copy)
+    for (const secret of secretsIn(token)) expect(everythingShown(error)).not.toContain(secret)
+  })
+})

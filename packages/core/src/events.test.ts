@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { createEventEmitter } from './events'
+import { createEventEmitter, INSECURE_TLS_WARNING, takesObjectFirst } from './events'
 import type { IamEvent, IamLogger } from './types'
 
 const key = {
@@ -80,5 +80,108 @@ describe('createEventEmitter', () => {
     const logger = new Logger()
     createEventEmitter(undefined, logger)(events[5]![0])
     expect(logger.seen).toHaveLength(1)
+  })
+})
+
+type LogRecord = Record<string, unknown> & { level: string; msg: unknown }
+
+// pino's and bunyan's call shape: (fields, message, ...) or (message, ...interpolation values). Arguments after a
+// message with no placeholder are dropped, which is how a (message, event) call lost every field.
+function structuredLogger<T extends object>(marker: T): IamLogger & T & { records: LogRecord[] } {
+  const records: LogRecord[] = []
+  const at =
+    (level: string) =>
+    (first: unknown, ...rest: unknown[]): void => {
+      if (typeof first === 'object' && first !== null) records.push({ ...first, level, msg: rest[0] })
+      else records.push({ level, msg: first })
+    }
+  return { ...marker, records, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+}
+
+const pinoLike = () => structuredLogger({ level: 'debug', bindings: () => ({}), child: () => undefined })
+const bunyanLike = () => structuredLogger({ fields: {}, addStream: () => {}, child: () => undefined })
+
+// winston's: (message, meta) with a child() and a `levels` map, but neither bindings() nor addStream().
+const winstonLike = () =>
+  Object.assign(recordingLogger(), { child: () => undefined, levels: { error: 0, warn: 1 } })
+
+describe('createEventEmitter with structured loggers', () => {
+  it.each([
+    ['pino', pinoLike],
+    ['bunyan', bunyanLike],
+  ])('gives %s the event as its fields and the text as its message', (_name, make) => {
+    const logger = make()
+    createEventEmitter(undefined, logger)(events[0]![0])
+    expect(logger.records).toEqual([
+      expect.objectContaining({
+        level: 'debug',
+        type: 'token-generated',
+        key,
+        durationMs: 3,
+        msg: expect.stringMatching(/^rds-iam: token generated for "app"/),
+      }),
+    ])
+  })
+
+  it('tells the shapes apart by their documented methods only', () => {
+    expect(takesObjectFirst(pinoLike())).toBe(true)
+    expect(takesObjectFirst(bunyanLike())).toBe(true)
+    expect(takesObjectFirst(winstonLike())).toBe(false)
+    expect(takesObjectFirst(console)).toBe(false)
+  })
+
+  it('keeps (message, event) for console-shaped loggers such as winston', () => {
+    const logger = winstonLike()
+    createEventEmitter(undefined, logger)(events[3]![0])
+    expect(logger.lines).toEqual([
+      ['info', 'rds-iam: token dropped for "app" at db.example.com:5432 (us-east-1)', events[3]![0]],
+    ])
+  })
+})
+
+describe('createEventEmitter and insecure TLS', () => {
+  async function warningsDuring(run: () => void): Promise<Error[]> {
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): number => warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      run()
+      // Node emits process warnings on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    return warnings.filter((warning) => (warning as { code?: string }).code === INSECURE_TLS_WARNING)
+  }
+
+  it('warns once per host through process warnings when there is no logger, also with onEvent', async () => {
+    const onEvent = vi.fn()
+    const insecure = {
+      type: 'tls-insecure',
+      host: 'no-logger.example.com',
+      reason: 'rejectUnauthorized is false',
+    } as const
+    const warnings = await warningsDuring(() => {
+      createEventEmitter(undefined, undefined)(insecure)
+      createEventEmitter(onEvent, undefined)(insecure)
+      createEventEmitter(undefined, undefined)({ ...insecure, host: 'other.example.com' })
+    })
+    expect(warnings.map((warning) => warning.message)).toEqual([
+      'rds-iam: TLS to no-logger.example.com is not verified: rejectUnauthorized is false',
+      'rds-iam: TLS to other.example.com is not verified: rejectUnauthorized is false',
+    ])
+    expect(onEvent).toHaveBeenCalledWith(insecure)
+  })
+
+  it('leaves the warning to the logger when there is one', async () => {
+    const logger = recordingLogger()
+    const warnings = await warningsDuring(() =>
+      createEventEmitter(
+        undefined,
+        logger,
+      )({ type: 'tls-insecure', host: 'logged.example.com', reason: 'x' }),
+    )
+    expect(warnings).toEqual([])
+    expect(logger.lines.map(([level]) => level)).toEqual(['warn'])
   })
 })
