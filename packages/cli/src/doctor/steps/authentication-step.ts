@@ -35,7 +35,7 @@ export const authenticationStep: DoctorStep = {
       })
       const { code, message } = error as { code?: string; message?: string }
       return fail(
-        `${kind}: the server said ${code ? `${code} ` : ''}"${redact(message ?? String(error))}"`,
+        `${kind}: the server said ${code ? `${code} ` : ''}${redact(message ?? String(error))}`,
         hint,
       )
     }

@@ -1,0 +1,153 @@
+import { type Emulator, startEmulator } from '@rds-iam/emulator'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { awsEnv, emulatorArgs, isolatedEnv, removeDir, runCli, writeEmulatorCa } from './testing/cli-process'
+
+const user = `exec_${Math.random().toString(16).slice(2, 10)}`
+const table = `${user}_items`
+let emulator: Emulator
+let dir: string
+let env: NodeJS.ProcessEnv
+let args: string[]
+
+beforeAll(async () => {
+  emulator = await startEmulator({ upstream: inject('postgres') })
+  await emulator.createIamUser(user)
+  await emulator.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
+  await emulator.query(`ALTER TABLE ${table} OWNER TO ${user}`)
+  const ca = await writeEmulatorCa(emulator)
+  dir = ca.dir
+  env = { ...isolatedEnv(dir), ...awsEnv(emulator) }
+  args = emulatorArgs(emulator, user, ca.caFile)
+})
+
+afterAll(async () => {
+  await emulator?.query(`DROP TABLE IF EXISTS ${table}`)
+  await emulator?.close()
+  await removeDir(dir)
+})
+
+/** Waits until the process prints `marker`, so a signal sent next reaches a command that is ready for it. */
+function printed(child: { stdout: NodeJS.ReadableStream | null }, marker: string): Promise<void> {
+  return new Promise((resolve) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes(marker)) resolve()
+    })
+  })
+}
+
+describe('rds-iam exec', () => {
+  it('runs psql signed in', async () => {
+    const result = await runCli(
+      ['exec', ...args, '--', 'psql', '-X', '-A', '-t', '-c', 'select current_user'],
+      { env },
+    )
+    expect(result).toMatchObject({ code: 0, stdout: `${user}\n` })
+  })
+
+  it('runs pg_dump --schema-only', async () => {
+    const result = await runCli(['exec', ...args, '--', 'pg_dump', '--schema-only', '--table', table], {
+      env,
+    })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain(`CREATE TABLE public.${table} (`)
+    expect(result.stdout).toContain('name text NOT NULL')
+  })
+
+  it('passes the exit code through', async () => {
+    const result = await runCli(['exec', ...args, '--', 'sh', '-c', 'exit 7'], { env })
+    expect(result.code).toBe(7)
+  })
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
+    'forwards %s to the command and exits as it does',
+    async (signal) => {
+      const script = `process.on('${signal}', () => process.exit(42)); setInterval(() => {}, 1000); console.log('ready')`
+      const result = await runCli(['exec', ...args, '--', process.execPath, '-e', script], {
+        env,
+        started: (child) => {
+          printed(child, 'ready').then(() => child.kill(signal))
+        },
+      })
+      expect(result.code).toBe(42)
+    },
+  )
+
+  it('ends by the same signal when the command is killed by it', async () => {
+    const result = await runCli(['exec', ...args, '--', 'sh', '-c', 'echo ready; exec sleep 30'], {
+      env,
+      started: (child) => {
+        printed(child, 'ready').then(() => child.kill('SIGTERM'))
+      },
+    })
+    expect(result).toMatchObject({ code: null, signal: 'SIGTERM' })
+  })
+
+  it('exits 127 when the command does not exist', async () => {
+    const result = await runCli(['exec', ...args, '--', 'no-such-command-for-rds-iam'], { env })
+    expect(result.code).toBe(127)
+    expect(result.stderr).toContain('command not found: no-such-command-for-rds-iam')
+  })
+
+  it('refuses to start the command with a token that has less than 14 minutes left', async () => {
+    const expiringEnv = {
+      ...env,
+      AWS_SESSION_TOKEN: 'session-token',
+      AWS_CREDENTIAL_EXPIRATION: new Date(Date.now() + 10 * 60_000).toISOString(),
+    }
+    const refused = await runCli(['exec', ...args, '--', 'sh', '-c', 'echo started'], { env: expiringEnv })
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).not.toContain('started')
+    expect(refused.stderr).toMatch(/credentials expire at .*too soon/)
+    // A token printed for immediate use may live shorter.
+    expect((await runCli(['token', ...args], { env: expiringEnv })).code).toBe(0)
+  })
+})
+
+describe('rds-iam exec with DATABASE_URL', () => {
+  let direct: Emulator
+  let directDir: string
+  let directArgs: string[]
+
+  beforeAll(async () => {
+    // Plain pg dials the URL's host, so the endpoint is the address itself, as for an RDS endpoint that resolves.
+    direct = await startEmulator({ upstream: inject('postgres'), endpoint: '127.0.0.1' })
+    await direct.createIamUser(user)
+    const ca = await writeEmulatorCa(direct)
+    directDir = ca.dir
+    directArgs = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(direct.port),
+      '--user',
+      user,
+      '--database',
+      'postgres',
+    ]
+    directArgs.push('--ssl-root-cert', ca.caFile)
+  })
+
+  afterAll(async () => {
+    await direct?.close()
+    await removeDir(directDir)
+  })
+
+  it('lets a node script connect through plain pg', async () => {
+    const script = [
+      "import pg from 'pg'",
+      'const client = new pg.Client({ connectionString: process.env.DATABASE_URL })',
+      'await client.connect()',
+      "const { rows } = await client.query('SELECT current_user AS name, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')",
+      'console.log(rows[0].name)',
+      'await client.end()',
+    ].join('\n')
+    const result = await runCli(
+      ['exec', ...directArgs, '--', process.execPath, '--input-type=module', '-e', script],
+      {
+        env: { ...isolatedEnv(directDir), ...awsEnv(direct) },
+      },
+    )
+    expect(result.stderr).toBe('')
+    expect(result).toMatchObject({ code: 0, stdout: `${user}\n` })
+  })
+})
