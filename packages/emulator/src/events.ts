@@ -1,9 +1,9 @@
 import type { TokenRejectReason } from './token-validator.js'
 
 /**
- * Why an IAM connection was refused. The token reasons, plus: `policy` (the `policy` option said no, as a
+ * Why a connection was refused. The token reasons, plus: `policy` (the `policy` option said no, as a
  * missing `rds-db:connect` permission does), `forced` (`rejectNext`), `throttled` (`throttle`) and
- * `no-encryption` (an IAM user without TLS).
+ * `no-encryption` (an IAM user without TLS, or any user while `forceSsl` is on).
  */
 export type RejectReason = TokenRejectReason | 'policy' | 'forced' | 'throttled' | 'no-encryption'
 
@@ -19,6 +19,8 @@ export type EmulatorEvent =
       detail: string
       accessKeyId?: string
     }
+  /** A client that left while its login was being checked: no session was opened and nothing is counted. */
+  | { type: 'client-left'; user: string; database: string }
   /** A user that is not an IAM user, handed to the upstream's own password authentication. */
   | { type: 'passthrough'; user: string; database: string; encrypted: boolean }
   | { type: 'cancel-forwarded' }
@@ -30,7 +32,7 @@ export type EmulatorEvent =
 export interface EmulatorStats {
   /** IAM connections whose token was accepted. */
   accepted: number
-  /** IAM connections refused, by reason. */
+  /** Connections refused, by reason: IAM logins, and users of any kind refused for `no-encryption`. */
   rejected: Partial<Record<RejectReason, number>>
   /** Connections of users that are not IAM users. */
   passthrough: number

@@ -1,5 +1,4 @@
 import { once } from 'node:events'
-import { connect as dial, type Socket } from 'node:net'
 import { connect as dialTls } from 'node:tls'
 import type pg from 'pg'
 import postgres from 'postgres'
@@ -13,6 +12,14 @@ import {
   uniqueName,
   waitForActiveQuery,
 } from './testing/emulator-fixtures.js'
+import {
+  dialEmulator,
+  GSSENC_REQUEST,
+  readBytes,
+  SSL_REQUEST,
+  startupMessage,
+  untypedPacket,
+} from './testing/wire-client.js'
 
 const user = uniqueName('session_user')
 let emulator: Emulator
@@ -119,37 +126,17 @@ describe('failures on demand', () => {
 })
 
 describe('the wire protocol before authentication', () => {
-  const packet = (code: number, body: Buffer = Buffer.alloc(0)): Buffer => {
-    const header = Buffer.alloc(8)
-    header.writeUInt32BE(8 + body.length, 0)
-    header.writeUInt32BE(code, 4)
-    return Buffer.concat([header, body])
-  }
-  const SSL_REQUEST = 80_877_103
-  const GSSENC_REQUEST = 80_877_104
-  const PROTOCOL_3 = 0x0003_0000
-
-  async function readBytes(socket: Socket, count: number): Promise<Buffer> {
-    let received = Buffer.alloc(0)
-    while (received.length < count) {
-      const [chunk] = (await once(socket, 'data')) as [Buffer]
-      received = Buffer.concat([received, chunk])
-    }
-    return received
-  }
-
   it('answers GSSENCRequest with N, then SSLRequest with S, then asks an IAM user for a cleartext password', async () => {
-    const socket = dial(emulator.port, emulator.host)
+    const socket = await dialEmulator(emulator)
     try {
-      await once(socket, 'connect')
-      socket.write(packet(GSSENC_REQUEST))
+      socket.write(untypedPacket(GSSENC_REQUEST))
       expect((await readBytes(socket, 1)).toString()).toBe('N')
-      socket.write(packet(SSL_REQUEST))
+      socket.write(untypedPacket(SSL_REQUEST))
       expect((await readBytes(socket, 1)).toString()).toBe('S')
       const secure = dialTls({ socket, ca: emulator.ca, servername: emulator.endpoint })
       await once(secure, 'secureConnect')
       expect(secure.authorized).toBe(true)
-      secure.write(packet(PROTOCOL_3, Buffer.from(`user\0${user}\0database\0postgres\0\0`)))
+      secure.write(startupMessage({ user, database: 'postgres' }))
       const request = await readBytes(secure, 9)
       expect(request.toString('latin1', 0, 1)).toBe('R')
       expect(request.readUInt32BE(5)).toBe(3)
@@ -160,10 +147,9 @@ describe('the wire protocol before authentication', () => {
   })
 
   it('refuses plaintext sent after an SSLRequest, before the handshake', async () => {
-    const socket = dial(emulator.port, emulator.host)
+    const socket = await dialEmulator(emulator)
     try {
-      await once(socket, 'connect')
-      socket.write(Buffer.concat([packet(SSL_REQUEST), packet(PROTOCOL_3, Buffer.from(`user\0${user}\0\0`))]))
+      socket.write(Buffer.concat([untypedPacket(SSL_REQUEST), startupMessage({ user })]))
       const chunks: Buffer[] = []
       socket.on('data', (chunk: Buffer) => chunks.push(chunk))
       await once(socket, 'close')

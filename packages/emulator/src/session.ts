@@ -1,21 +1,39 @@
 import type { Socket } from 'node:net'
 import { type SecureContext, TLSSocket } from 'node:tls'
 import type { Authenticator, LoginVerdict } from './authenticator.js'
-import type { ControlState } from './controls.js'
-import type { EmulatorEvent } from './events.js'
-import { MAX_TOKEN_BYTES } from './sigv4-verifier.js'
-import type { Upstream } from './upstream.js'
 import {
   authenticationCleartextPassword,
-  ConnectionClosedError,
   type ErrorFields,
   errorResponse,
-  MessageReader,
-  ProtocolError,
+  negotiateProtocolVersion,
+  protocol2ErrorResponse,
+} from './backend-messages.js'
+import type { ControlState } from './controls.js'
+import type { EmulatorEvent } from './events.js'
+import { ConnectionClosedError, InvalidLengthError, MessageReader } from './message-reader.js'
+import {
+  authenticationTimeout,
+  emptyPassword,
+  emulatorFailure,
+  expectedPasswordResponse,
+  invalidPasswordPacketSize,
+  invalidStartupLayout,
+  noEncryption,
+  noUserName,
+  pamAuthenticationFailed,
+  unencryptedDataAfterSslRequest,
+  unsupportedProtocol,
+  upstreamUnreachable,
+} from './postgres-errors.js'
+import { relay } from './relay.js'
+import {
+  needsNegotiation,
   parseStartupPacket,
-  readCString,
-  type StartupPacket,
-} from './wire-protocol.js'
+  parseStartupParameters,
+  type StartupMessage,
+  upstreamStartupMessage,
+} from './startup-packet.js'
+import type { Upstream } from './upstream.js'
 
 /** What a session needs from its emulator. */
 export interface SessionContext {
@@ -23,6 +41,10 @@ export interface SessionContext {
   upstream: Upstream
   controls: ControlState
   authenticate: Authenticator
+  /** Users that are not IAM users need TLS too, as with RDS's `rds.force_ssl=1`. */
+  forceSsl: boolean
+  /** Past this, a connection that has not logged in is closed without an answer. */
+  authenticationTimeoutMs: number
   emit(event: EmulatorEvent): void
 }
 
@@ -32,48 +54,50 @@ export interface Session {
   destroy(): void
 }
 
-type Startup = Extract<StartupPacket, { kind: 'startup' }>
 type Rejection = Omit<Extract<LoginVerdict, { ok: false }>, 'ok'>
 
-// PostgreSQL's default authentication_timeout.
-const AUTH_TIMEOUT_MS = 60_000
-// A PasswordMessage body is the token and its terminating NUL.
-const MAX_PASSWORD_BODY_BYTES = MAX_TOKEN_BYTES + 1
-
-const fatal = (code: string, message: string): ErrorFields => ({ severity: 'FATAL', code, message })
-const pamFailure = (user: string): ErrorFields =>
-  fatal('28000', `PAM authentication failed for user "${user}"`)
-const authTimeout = fatal('57014', 'canceling authentication due to timeout')
+// PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH: the longest PasswordMessage, its length word included.
+const MAX_PASSWORD_MESSAGE_LENGTH = 65_535
+// Nothing the emulator reads before authentication is longer than a PasswordMessage.
+const MAX_BUFFERED_BYTES = MAX_PASSWORD_MESSAGE_LENGTH + 1
 
 /**
  * Serves one client connection as RDS does: negotiates TLS, answers GSSAPI encryption with 'N', forwards
  * CancelRequests, authenticates IAM users by token and then relays the session to the upstream PostgreSQL,
  * whose own AuthenticationOk, ParameterStatus, BackendKeyData and ReadyForQuery reach the client unchanged.
+ * Every answer the emulator gives itself is PostgreSQL's own, in PostgreSQL's order; after any refusal
+ * nothing more is read and the connection is closed.
  */
 export function startSession(socket: Socket, context: SessionContext): Session {
   let client: Socket = socket
+  let reader = new MessageReader(socket, MAX_BUFFERED_BYTES)
   let server: Socket | undefined
-  let started = false
   const destroy = (): void => {
     clearTimeout(timer)
+    reader.release()
     client.destroy()
     socket.destroy()
     server?.destroy()
   }
-  const refuse = (fields: ErrorFields): void => {
+  // Writes the last answer and closes, as a PostgreSQL backend does when it exits.
+  const closeWith = (...answer: Buffer[]): void => {
     clearTimeout(timer)
-    if (!client.destroyed) client.end(errorResponse(fields))
+    reader.release()
+    if (client.destroyed) destroy()
+    else client.end(Buffer.concat(answer), destroy)
   }
-  const timer = setTimeout(() => (started ? refuse(authTimeout) : destroy()), AUTH_TIMEOUT_MS)
+  const refuse = (fields: ErrorFields, ...before: Buffer[]): void =>
+    closeWith(...before, errorResponse(fields))
+  const timer = setTimeout(destroy, context.authenticationTimeoutMs)
   socket.setNoDelay(true)
   socket.on('error', destroy)
 
-  // Hands the connection to the upstream: the startup packet as the client sent it (the upstream trusts IAM
-  // users on its socket), anything the client already sent after it, then bytes both ways.
-  const relay = (startup: Startup, reader: MessageReader): void => {
+  // Hands the connection to the upstream: the startup message (the upstream trusts IAM users on the
+  // emulator's own connection), anything the client already sent after it, then bytes both ways.
+  const handOver = (startupMessage: Buffer): void => {
     clearTimeout(timer)
     // The client may have left while its login was checked; an upstream session opened now would linger.
-    if (client.destroyed) {
+    if (reader.clientLeft || client.destroyed) {
       destroy()
       return
     }
@@ -83,71 +107,102 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     upstream.on('error', (error) => {
       context.emit({ type: 'connection-error', message: `upstream: ${error.message}` })
       if (upstream.bytesRead > 0) destroy()
-      else refuse(fatal('08006', 'the emulator could not reach its upstream PostgreSQL'))
+      else refuse(upstreamUnreachable)
     })
-    upstream.write(startup.raw)
+    upstream.write(startupMessage)
     if (pending.length > 0) upstream.write(pending)
-    client.pipe(upstream)
-    upstream.pipe(client)
-    client.on('close', () => upstream.destroy())
+    relay(client, upstream, destroy)
   }
 
-  const login = async (startup: Startup, reader: MessageReader, encrypted: boolean): Promise<void> => {
-    started = true
-    const { majorVersion, minorVersion, parameters } = startup
-    const user = parameters.get('user')
-    if (!user) return refuse(fatal('28000', 'no PostgreSQL user name specified in startup packet'))
-    if (majorVersion !== 3) {
-      const version = `${majorVersion}.${minorVersion}`
-      return refuse(fatal('0A000', `unsupported frontend protocol ${version}: server supports 3.0 to 3.0`))
+  // The token, or undefined when the PasswordMessage was refused (and the refusal sent).
+  const readPassword = async (
+    reject: (rejection: Rejection, ...answer: Buffer[]) => void,
+  ): Promise<string | undefined> => {
+    const malformed = (detail: string, ...answer: Buffer[]): undefined => {
+      reject({ reason: 'malformed', detail }, ...answer)
+      return undefined
     }
-    const database = parameters.get('database') || user
-    const reject = (rejection: Rejection, fields: ErrorFields): void => {
+    const type = await reader.readMessageType()
+    if (type !== 'p') {
+      return malformed('no PasswordMessage', errorResponse(expectedPasswordResponse(type.charCodeAt(0))))
+    }
+    let body: Buffer
+    try {
+      body = await reader.readMessageBody(MAX_PASSWORD_MESSAGE_LENGTH)
+    } catch (error) {
+      if (!(error instanceof InvalidLengthError)) throw error
+      // PostgreSQL only logs a PasswordMessage over its limit and closes the connection.
+      return malformed(`PasswordMessage over ${MAX_PASSWORD_MESSAGE_LENGTH} bytes`)
+    }
+    if (body.indexOf(0) !== body.length - 1) {
+      return malformed(
+        'PasswordMessage not one NUL-terminated string',
+        errorResponse(invalidPasswordPacketSize),
+      )
+    }
+    if (body.length === 1) return malformed('empty password', errorResponse(emptyPassword))
+    return body.toString('utf8', 0, body.length - 1)
+  }
+
+  const login = async (startup: StartupMessage, encrypted: boolean): Promise<void> => {
+    const { majorVersion, minorVersion } = startup
+    const version = `${majorVersion}.${minorVersion}`
+    const unsupported = unsupportedProtocol(version)
+    // A client of protocol 2 or older gets the refusal in its own protocol's format.
+    if (majorVersion < 3) return closeWith(protocol2ErrorResponse(unsupported.message))
+    if (majorVersion > 3) return refuse(unsupported)
+    const parameters = parseStartupParameters(startup)
+    if (!parameters) return refuse(invalidStartupLayout)
+    const negotiation = needsNegotiation(startup, parameters)
+      ? [negotiateProtocolVersion(parameters.protocolOptions)]
+      : []
+    const user = parameters.settings.get('user')
+    if (!user) return refuse(noUserName, ...negotiation)
+    const database = parameters.settings.get('database') || user
+    const reject = (rejection: Rejection, ...answer: Buffer[]): void => {
       context.emit({ type: 'auth-rejected', user, database, ...rejection })
-      refuse(fields)
+      closeWith(...answer)
     }
-    if (!(await context.upstream.isIamUser(user))) {
-      context.emit({ type: 'passthrough', user, database, encrypted })
-      return relay(startup, reader)
-    }
-    if (!encrypted) {
+    const iam = await context.upstream.isIamUser(user)
+    if (!encrypted && (iam || context.forceSsl)) {
       const host = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
-      const message = `pg_hba.conf rejects connection for host "${host}", user "${user}", database "${database}", no encryption`
-      const rejection = { reason: 'no-encryption', detail: 'IAM users must connect with TLS' } as const
-      return reject(rejection, fatal('28000', message))
+      const detail = iam
+        ? 'IAM users must connect with TLS'
+        : 'rds.force_ssl: every user must connect with TLS'
+      const answer = errorResponse(noEncryption(host, user, database))
+      return reject({ reason: 'no-encryption', detail }, ...negotiation, answer)
+    }
+    if (!iam) {
+      // The upstream answers a password user itself, protocol negotiation included.
+      context.emit({ type: 'passthrough', user, database, encrypted })
+      return handOver(startup.raw)
     }
     if (!context.controls.admitLogin()) {
-      return reject({ reason: 'throttled', detail: 'over the throttle() limit' }, authTimeout)
+      const detail = 'over the throttle() limit'
+      return reject({ reason: 'throttled', detail }, ...negotiation, errorResponse(authenticationTimeout))
     }
-    client.write(authenticationCleartextPassword())
-    let token: string
-    try {
-      const message = await reader.readMessage(MAX_PASSWORD_BODY_BYTES)
-      if (message.type !== 'p') {
-        const code = message.type.charCodeAt(0)
-        const fields = fatal('08P01', `expected password response, got message type ${code}`)
-        return reject({ reason: 'malformed', detail: 'no PasswordMessage' }, fields)
-      }
-      token = readCString(message.body)
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error
-      return reject({ reason: 'malformed', detail: `PasswordMessage: ${error.message}` }, pamFailure(user))
-    }
+    client.write(Buffer.concat([...negotiation, authenticationCleartextPassword()]))
+    const token = await readPassword(reject)
+    if (token === undefined) return
     const verdict = await context.authenticate(token, user)
+    if (reader.clientLeft || client.destroyed) {
+      context.emit({ type: 'client-left', user, database })
+      return destroy()
+    }
     if (!verdict.ok) {
       const { ok: _, ...rejection } = verdict
-      return reject(rejection, pamFailure(user))
+      return reject(rejection, errorResponse(pamAuthenticationFailed(user)))
     }
     context.emit({ type: 'auth-accepted', user, database, accessKeyId: verdict.accessKeyId })
-    relay(startup, reader)
+    handOver(upstreamStartupMessage(startup, parameters))
   }
 
   const negotiate = async (): Promise<void> => {
-    let reader = new MessageReader(socket)
-    let encrypted = false
+    const negotiated = { tls: false, gss: false }
     for (;;) {
-      const packet = parseStartupPacket(await reader.readStartupPacket())
-      if (packet.kind === 'startup') return login(packet, reader, encrypted)
+      const packet = parseStartupPacket(await reader.readStartupPacket(), negotiated)
+      if (packet.kind === 'startup') return login(packet, negotiated.tls)
+      if (packet.kind === 'invalid') return destroy()
       if (packet.kind === 'cancel-request') {
         const upstream = context.upstream.connect()
         // PostgreSQL never tells a client whether its cancel worked, so a failed one is only dropped.
@@ -157,26 +212,28 @@ export function startSession(socket: Socket, context: SessionContext): Session {
         return destroy()
       }
       if (packet.kind === 'gssenc-request') {
+        negotiated.gss = true
         client.write('N')
         continue
       }
-      if (encrypted) throw new ProtocolError('SSLRequest on an encrypted connection')
       // Bytes sent before the TLS handshake would be taken as if they had come encrypted (CVE-2021-23214).
-      if (reader.release().length > 0) throw new ProtocolError('received unencrypted data after SSL request')
+      if (reader.release().length > 0) return refuse(unencryptedDataAfterSslRequest)
       socket.write('S')
       client = new TLSSocket(socket, { isServer: true, secureContext: context.secureContext })
       client.on('error', destroy)
-      reader = new MessageReader(client)
-      encrypted = true
+      reader = new MessageReader(client, MAX_BUFFERED_BYTES)
+      negotiated.tls = true
+      negotiated.gss = true
     }
   }
 
   negotiate().catch((error: unknown) => {
-    if (error instanceof ProtocolError) return refuse(fatal('08P01', error.message))
-    if (error instanceof ConnectionClosedError || client.destroyed) return destroy()
+    // PostgreSQL closes without an answer when a length is out of range or the client is gone.
+    if (error instanceof InvalidLengthError || error instanceof ConnectionClosedError) return destroy()
+    if (client.destroyed) return destroy()
     const { message } = error as Error
     context.emit({ type: 'connection-error', message })
-    refuse(fatal('08006', `the RDS IAM emulator failed: ${message}`))
+    refuse(emulatorFailure(message))
   })
   return { destroy }
 }

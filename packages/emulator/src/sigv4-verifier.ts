@@ -1,8 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { signedHostCandidates } from './signed-host.js'
 
-/** The longest token accepted, in bytes, as RDS does. */
-export const MAX_TOKEN_BYTES = 65_535
+/**
+ * The longest token accepted, in bytes: what fits in PostgreSQL's longest PasswordMessage (65535 bytes with its
+ * length word and the token's NUL), so the longest RDS can receive.
+ */
+export const MAX_TOKEN_BYTES = 65_530
 
 /** A presigned request as a token carries it: `host:port/?query` or `host:port?query`, no scheme. */
 export interface PresignedRequest {

@@ -225,7 +225,7 @@ describe('IAM users', () => {
     await rejection('no-encryption')
   })
 
-  it('accepts tokens up to 65535 bytes and refuses longer ones', async () => {
+  it('accepts tokens up to 65530 bytes (a PasswordMessage of 65535) and refuses longer ones', async () => {
     const padded = (length: number): EmulatorCredentials => ({
       accessKeyId: 'ASIAEMULATORTEST0002',
       secretAccessKey: 'padded-secret',
@@ -233,14 +233,16 @@ describe('IAM users', () => {
     })
     await start({ credentials: [padded(1)] })
     // Session token characters need no escaping, so the token grows by one byte per character.
-    const fill = 1 + 65_535 - (await signToken(emulator, user, { credentials: padded(1) })).length
+    const fill = 1 + 65_530 - (await signToken(emulator, user, { credentials: padded(1) })).length
     await start({ credentials: [padded(fill)] })
     const longest = await signToken(emulator, user, { credentials: padded(fill) })
-    expect(Buffer.byteLength(longest)).toBe(65_535)
+    expect(Buffer.byteLength(longest)).toBe(65_530)
     await expectConnects(emulator, user, longest)
+    // One byte more does not fit a PasswordMessage: PostgreSQL closes such a connection without an answer.
     const tooLong = await signToken(emulator, user, { credentials: padded(fill + 1) })
     const error = await connectError(clientConfig(emulator, user, tooLong))
-    expect(error.message).toBe(pamMessage)
+    expect(error.code).toBeUndefined()
+    expect(error.message).toMatch(/Connection terminated unexpectedly/)
     await rejection('malformed')
   })
 })

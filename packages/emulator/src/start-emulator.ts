@@ -70,6 +70,21 @@ export interface EmulatorOptions {
    */
   clockSkewMs?: number
   /**
+   * Users that are not IAM users need TLS too, as RDS for PostgreSQL 15 and later requires by default
+   * (`rds.force_ssl=1`); without it they are refused with the pg_hba message. `false` lets them in without TLS,
+   * like `rds.force_ssl=0`. IAM users always need TLS.
+   * @default true
+   * @example { forceSsl: false }
+   */
+  forceSsl?: boolean
+  /**
+   * How long a client may take from connecting to finishing its login, like PostgreSQL's
+   * `authentication_timeout`; past it the connection is closed without an answer, as PostgreSQL closes it.
+   * @default 60_000
+   * @example { authenticationTimeoutMs: 5_000 }
+   */
+  authenticationTimeoutMs?: number
+  /**
    * Called with every event; rejections carry their reason, never the token.
    * @example { onEvent: (event) => events.push(event) }
    */
@@ -190,7 +205,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const upstream: Upstream = createUpstream(options.upstream)
   const sessions = new Set<Session>()
 
-  const server = createServer()
+  // Half-open connections stay open so that a client that half-closes still receives what it asked for.
+  const server = createServer({ allowHalfOpen: true })
   const port = await listen(server, options.port ?? 0).catch(async (error: unknown) => {
     await upstream.close()
     throw error
@@ -199,6 +215,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     secureContext,
     upstream,
     controls,
+    forceSsl: options.forceSsl ?? true,
+    authenticationTimeoutMs: options.authenticationTimeoutMs ?? 60_000,
     emit: recorder.emit,
     authenticate: createAuthenticator({
       host: `${endpoint}:${port}`,

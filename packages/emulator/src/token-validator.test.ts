@@ -1,6 +1,6 @@
 import { Signer } from '@aws-sdk/rds-signer'
 import { describe, expect, it } from 'vitest'
-import { computeSignature, parsePresignedRequest } from './sigv4-verifier.js'
+import { signGoStyle } from './testing/official-signers.js'
 import { type EmulatorCredentials, type TokenCheck, validateToken } from './token-validator.js'
 
 const endpoint = 'demo.cluster-abc123def456.eu-west-1.rds.amazonaws.com'
@@ -106,14 +106,39 @@ describe('validateToken', () => {
     expect(reasonOf(check(token))).toBe('signature')
   })
 
-  it('honours an X-Amz-Expires shorter than 900 s', async () => {
-    // rds-signer always signs for 900 s, so re-sign with the verifier's own signing (checked against
-    // rds-signer in sigv4-verifier.test.ts).
-    const unsigned = (await sign()).replace('X-Amz-Expires=900', 'X-Amz-Expires=60')
-    const signature = computeSignature(parsePresignedRequest(unsigned)!, key.secretAccessKey)!
-    const token = unsigned.replace(/X-Amz-Signature=[0-9a-f]+/, `X-Amz-Signature=${signature}`)
+  const goToken = (options: Parameters<typeof signGoStyle>[1]): string =>
+    signGoStyle(
+      { hostname: endpoint, port: 5432, region: 'eu-west-1', user: 'app', credentials: key },
+      options,
+    )
+
+  it('honours an X-Amz-Expires shorter than 900 s', () => {
+    const token = goToken({ expiresInSeconds: 60 })
     expect(reasonOf(check(token, { now: Date.now() + 50_000 }))).toBe('ok')
     expect(reasonOf(check(token, { now: Date.now() + 61_000 }))).toBe('expired')
+  })
+
+  it('accepts an X-Amz-Expires above 900 s but for 900 s only (the documented token life)', () => {
+    const token = goToken({ expiresInSeconds: 3600 })
+    expect(reasonOf(check(token, { now: Date.now() + 899_000 }))).toBe('ok')
+    expect(reasonOf(check(token, { now: Date.now() + 901_000 }))).toBe('expired')
+  })
+
+  it('refuses an X-Amz-Expires above SigV4 limit of seven days as malformed', () => {
+    expect(reasonOf(check(goToken({ expiresInSeconds: 604_800 })))).toBe('ok')
+    expect(reasonOf(check(goToken({ expiresInSeconds: 604_801 })))).toBe('malformed')
+  })
+
+  it('accepts a token dated up to the skew ahead, living 900 s from its X-Amz-Date', () => {
+    const signedAt = new Date(Date.now() + 290_000)
+    const token = goToken({ signedAt })
+    expect(reasonOf(check(token))).toBe('ok')
+    expect(reasonOf(check(token, { now: signedAt.getTime() + 899_000 }))).toBe('ok')
+    expect(reasonOf(check(token, { now: signedAt.getTime() + 901_000 }))).toBe('expired')
+  })
+
+  it('refuses a token dated further ahead than the skew as expired', () => {
+    expect(reasonOf(check(goToken({ signedAt: new Date(Date.now() + 310_000) })))).toBe('expired')
   })
 
   it('tolerates a signer clock ahead by up to the skew, not more', async () => {

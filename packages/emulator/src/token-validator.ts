@@ -1,4 +1,9 @@
-import { constantTimeEqual, parsePresignedRequest, verifySignature } from './sigv4-verifier.js'
+import {
+  constantTimeEqual,
+  MAX_TOKEN_BYTES,
+  parsePresignedRequest,
+  verifySignature,
+} from './sigv4-verifier.js'
 
 /** An access key pair the emulator accepts, as an IAM principal would have it. */
 export interface EmulatorCredentials {
@@ -45,6 +50,8 @@ export type TokenVerdict =
   | { ok: false; reason: TokenRejectReason; detail: string; accessKeyId?: string }
 
 const RDS_MAX_LIFETIME_SECONDS = 900
+// SigV4's limit for a presigned URL (seven days); signers refuse to sign for longer.
+const SIGV4_MAX_EXPIRES_SECONDS = 604_800
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
 
 function parseAmzDate(value: string): number | undefined {
@@ -65,7 +72,7 @@ function reject(reason: TokenRejectReason, detail: string, accessKeyId?: string)
  */
 export function validateToken(check: TokenCheck): TokenVerdict {
   const request = parsePresignedRequest(check.token)
-  if (!request) return reject('malformed', 'not a presigned URL of at most 65535 bytes')
+  if (!request) return reject('malformed', `not a presigned URL of at most ${MAX_TOKEN_BYTES} bytes`)
   const param = (name: string): string => request.params.get(name) ?? ''
   const [accessKeyId = '', scopeDate, region, service, terminator] = param('X-Amz-Credential').split('/')
   const signedAt = parseAmzDate(param('X-Amz-Date'))
@@ -79,7 +86,10 @@ export function validateToken(check: TokenCheck): TokenVerdict {
       'X-Amz-Date',
       signedAt !== undefined && /^\d{8}$/.test(scopeDate ?? '') && param('X-Amz-Date').startsWith(scopeDate!),
     ],
-    ['X-Amz-Expires', Number.isInteger(expiresSeconds) && expiresSeconds > 0],
+    [
+      'X-Amz-Expires',
+      Number.isInteger(expiresSeconds) && expiresSeconds > 0 && expiresSeconds <= SIGV4_MAX_EXPIRES_SECONDS,
+    ],
     ['X-Amz-SignedHeaders', param('X-Amz-SignedHeaders') === 'host'],
     ['X-Amz-Signature', /^[0-9a-f]{64}$/.test(param('X-Amz-Signature'))],
   ]
@@ -107,8 +117,11 @@ export function validateToken(check: TokenCheck): TokenVerdict {
     return reject('signature', 'signature does not match', accessKeyId)
   }
 
+  // RDS documents a 15-minute life whatever X-Amz-Expires says, so a longer one is accepted but not honoured.
   const lifetimeSeconds = Math.min(expiresSeconds, RDS_MAX_LIFETIME_SECONDS, check.maxLifetimeSeconds)
   const expiresAt = signedAt! + lifetimeSeconds * 1000
+  // A token dated ahead (a signer whose clock runs fast) is accepted within the skew; its life still counts from
+  // its X-Amz-Date.
   if (signedAt! - check.clockSkewMs > check.now) {
     return reject('expired', `signed at ${new Date(signedAt!).toISOString()}, in the future`, accessKeyId)
   }

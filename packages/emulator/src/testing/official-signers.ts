@@ -66,12 +66,19 @@ const hmacSha256 = (key: string | Buffer, text: string): Buffer =>
 const escapeGo = (text: string): string =>
   encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 
+/** What the Go SDK lets a caller choose beyond the endpoint: `BuildAuthTokenOptions.ExpiresIn`, and the clock. */
+export interface GoSigningOptions {
+  signedAt?: Date
+  expiresInSeconds?: number
+}
+
 /**
  * A token shaped as the Go SDK v2 (`feature/rds/auth.BuildAuthToken`) makes it: `host:port?query` with no `/`
  * before the `?`, the host signed as written, parameters sorted by name and the signature last. Written out here
  * because no Go toolchain is on the machines; it is a second, independent SigV4 implementation.
  */
-export function signGoStyle(request: TokenRequest, now = new Date()): string {
+export function signGoStyle(request: TokenRequest, options: GoSigningOptions = {}): string {
+  const now = options.signedAt ?? new Date()
   const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, '')
   const day = amzDate.slice(0, 8)
   const scope = `${day}/${request.region}/rds-db/aws4_request`
@@ -82,7 +89,7 @@ export function signGoStyle(request: TokenRequest, now = new Date()): string {
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
     'X-Amz-Credential': `${accessKeyId}/${scope}`,
     'X-Amz-Date': amzDate,
-    'X-Amz-Expires': '900',
+    'X-Amz-Expires': String(options.expiresInSeconds ?? 900),
     'X-Amz-SignedHeaders': 'host',
     ...(sessionToken === undefined ? {} : { 'X-Amz-Security-Token': sessionToken }),
   }

@@ -1,0 +1,126 @@
+import { once } from 'node:events'
+import { connect as dial } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Emulator } from './start-emulator.js'
+import { signToken, startTestEmulator, uniqueName } from './testing/emulator-fixtures.js'
+import {
+  dialEmulatorTls,
+  inbox,
+  parseBackendMessages,
+  passwordMessage,
+  queryMessage,
+  startupMessage,
+} from './testing/wire-client.js'
+
+const user = uniqueName('hygiene_user')
+let emulator: Emulator
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ authenticationTimeoutMs: 500 })
+  await emulator.createIamUser(user)
+})
+
+afterAll(() => emulator?.close())
+
+const hasMessage = (type: string) => (messages: { type: string }[]) =>
+  messages.some((message) => message.type === type)
+
+/**
+ * A raw client that keeps its own side open after the server ends its side, as a stubborn client does, and
+ * what it received once the server closed the connection for good: a server that only half-closed would keep
+ * taking its bytes, a closed one answers them with a reset.
+ */
+async function holdingClient() {
+  const socket = dial({ port: emulator.port, host: emulator.host, allowHalfOpen: true })
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  const reset = new Promise<Buffer>((resolve) => {
+    socket.once('error', () => resolve(Buffer.concat(chunks)))
+  })
+  socket.once('end', () => {
+    const probe = setInterval(() => socket.write(Buffer.of(0)), 20)
+    void reset.then(() => clearInterval(probe))
+  })
+  await once(socket, 'connect')
+  return { socket, closedByServer: () => withTimeout(reset, 10_000) }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the server kept the connection open for ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+describe('after a refusal', () => {
+  it('reads nothing more and closes, however much the client keeps sending', async () => {
+    // An IAM user without TLS is refused at once; the client floods on and never ends its side.
+    const { socket, closedByServer } = await holdingClient()
+    socket.write(startupMessage({ user, database: 'postgres' }))
+    const junk = Buffer.alloc(64 * 1024, 0x41)
+    const flood = setInterval(() => socket.writable && socket.write(junk), 1)
+    try {
+      // Closing with the flood unread makes the kernel send a reset, which may discard the refusal before
+      // the client reads it (PostgreSQL's exit does the same); what matters is that the connection ends.
+      const messages = parseBackendMessages(await closedByServer())
+      expect(['E'].slice(0, messages.length)).toEqual(messages.map((message) => message.type))
+    } finally {
+      clearInterval(flood)
+      socket.destroy()
+    }
+  })
+
+  it('closes the connection of a client that keeps its side open', async () => {
+    // An IAM user without TLS is refused; the client never ends its side.
+    const { socket, closedByServer } = await holdingClient()
+    socket.write(startupMessage({ user, database: 'postgres' }))
+    const messages = parseBackendMessages(await closedByServer())
+    expect(messages.map((message) => message.type)).toEqual(['E'])
+    socket.destroy()
+  })
+})
+
+describe('the authentication timeout', () => {
+  it.each([
+    ['sends nothing', []],
+    ['stops after its startup message', [startupMessage({ user, database: 'postgres' }).subarray(0, 12)]],
+  ])('closes, without an answer, the connection of a client that %s', async (_, packets) => {
+    const { socket, closedByServer } = await holdingClient()
+    for (const packet of packets) socket.write(packet)
+    expect((await closedByServer()).length).toBe(0)
+    socket.destroy()
+  })
+})
+
+describe('a client that leaves', () => {
+  it('during a delayed login gets no session and is not counted as accepted', async () => {
+    emulator.delayAuth(300)
+    try {
+      const secure = await dialEmulatorTls(emulator)
+      const received = inbox(secure)
+      secure.write(startupMessage({ user, database: 'postgres' }))
+      await received.until(hasMessage('R'))
+      secure.end(passwordMessage(await signToken(emulator, user)))
+      await emulator.waitForEvent((event) => event.type === 'client-left' && event.user === user)
+      expect(emulator.events.filter((event) => event.type === 'auth-accepted')).toEqual([])
+      expect(emulator.stats().accepted).toBe(0)
+    } finally {
+      emulator.delayAuth(0)
+    }
+  })
+
+  it('by half-closing after a query still receives the whole result', async () => {
+    const secure = await dialEmulatorTls(emulator)
+    const received = inbox(secure)
+    secure.write(startupMessage({ user, database: 'postgres' }))
+    await received.until(hasMessage('R'))
+    secure.write(passwordMessage(await signToken(emulator, user)))
+    await received.until(hasMessage('Z'))
+    secure.end(queryMessage("SELECT pg_sleep(0.3), 'still here' AS answer"))
+    const messages = parseBackendMessages(await received.closed())
+    const row = messages.find((message) => message.type === 'D')
+    expect(row?.body.toString('utf8')).toContain('still here')
+    expect(messages.at(-1)?.type).toBe('Z')
+  })
+})
