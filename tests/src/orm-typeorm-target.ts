@@ -1,0 +1,47 @@
+import 'reflect-metadata'
+import { createDataSource } from '@rds-iam/typeorm'
+import type { DataSource } from 'typeorm'
+import type { ConformanceTarget, Row } from './conformance-target'
+
+/** What TypeORM's PostgreSQL driver keeps of its writer pool. */
+interface PostgresDriverPools {
+  master?: { totalCount: number }
+}
+
+/**
+ * The conformance suite through a real TypeORM DataSource. `initialize()` opens the writer pool and checks one
+ * connection out; a DataSource whose initialize failed stays uninitialized, so the next use initializes again.
+ */
+export function typeormTarget(name: string): ConformanceTarget {
+  return {
+    name,
+    createPool: ({ max, user, ...config }) => {
+      const dataSource = createDataSource({ type: 'postgres', ...config, username: user, poolSize: max })
+      let initializing: Promise<DataSource> | undefined
+      const ready = (): Promise<DataSource> => {
+        initializing ??= dataSource.initialize().catch((error: unknown) => {
+          initializing = undefined
+          throw error
+        })
+        return initializing
+      }
+      return {
+        // The options TypeORM keeps (its DataSource refers to itself, which JSON cannot show).
+        driver: dataSource.options,
+        query: async (text) => (await ready()).query<Row[]>(text),
+        hold: async () => {
+          const runner = (await ready()).createQueryRunner()
+          await runner.connect()
+          return {
+            query: (text) => runner.query(text) as Promise<Row[]>,
+            release: () => runner.release(),
+          }
+        },
+        end: async () => {
+          if (dataSource.isInitialized) await dataSource.destroy()
+        },
+        connectionCount: () => (dataSource.driver as unknown as PostgresDriverPools).master?.totalCount ?? 0,
+      }
+    },
+  }
+}
