@@ -1,6 +1,6 @@
 import { errorChain } from './error-links'
 import { isRdsIamError } from './errors'
-import { type HintContext, tokenRejectedHint } from './token-rejected-hint'
+import { tokenRejectedHint } from './token-rejected-hint'
 import type { ErrorClassification, ErrorContext, ErrorKind } from './types'
 
 interface ErrorFacts {
@@ -14,7 +14,7 @@ type Predicate = (facts: ErrorFacts) => boolean
 interface Rule {
   matches: Predicate
   kind: ErrorKind
-  hint: (context: HintContext) => string
+  hint: (context: ErrorContext) => string
 }
 
 const NETWORK_CODES = new Set([
@@ -160,7 +160,7 @@ const RULES: readonly Rule[] = [
     matches: isCredentialProcessFailure,
     kind: 'credentials',
     hint: (c) =>
-      `The credential_process of profile "${profileName(c)}" failed; its own message is above. Run the command from ~/.aws/config by hand to see it fail, and fix or log in to the tool it calls.`,
+      `The credential_process of profile "${profileName(c)}" failed with the message quoted in this error: run that command from ~/.aws/config by hand to see it fail, then fix it or log in to the tool it calls.`,
   },
   {
     matches: isExpiredSsoSession,
@@ -208,7 +208,7 @@ const UNKNOWN: ErrorClassification = {
  * @example
  * const { kind, retryable, hint } = classifyError(error, { user: 'app', region: 'eu-west-1' })
  */
-export function classifyError(error: unknown, context: HintContext = {}): ErrorClassification {
+export function classifyError(error: unknown, context: ErrorContext = {}): ErrorClassification {
   for (const current of errorChain(error)) {
     // Core has already decided about its own errors, including whether they were retried.
     if (isRdsIamError(current))

@@ -88,6 +88,15 @@ describe('parseConnectionUrl', () => {
     expect(parseConnectionUrl('POSTGRES://app@db.example.com/orders').host).toBe('db.example.com')
   })
 
+  it("takes libpq's sslrootcert=system for the default CAs rather than a file to read", () => {
+    expect(parseConnectionUrl('postgres://app@db.example.com/orders?sslrootcert=system').ssl).toBeUndefined()
+    expect(
+      parseConnectionUrl(
+        'postgres://app@db.example.com/orders?sslrootcert=system&sslmode=verify-full&port=6543',
+      ),
+    ).toMatchObject({ port: 6543, ssl: { mode: 'verify-full' } })
+  })
+
   it('names a TLS file of the URL that cannot be read', () => {
     const missing = join(tmpdir(), 'rds-iam-no-such-dir', 'ca.pem')
     expect(() =>

@@ -25,8 +25,10 @@ export interface ConnectionSettings {
  */
 export function parseConnectionUrl(url: string): ConnectionSettings {
   checkUrlShape(url)
-  const { rest, sslmode } = takeSslMode(url)
-  const parsed = parseUrl(rest)
+  const { rest: withoutMode, value: sslmode } = takeParameter(url, 'sslmode')
+  const roots = takeParameter(withoutMode, 'sslrootcert')
+  // libpq's `sslrootcert=system` names the operating system's roots, not a file; the default CAs include them.
+  const parsed = parseUrl(roots.value === 'system' ? roots.rest : withoutMode)
   return {
     host: parsed.host || undefined,
     port: parsed.port
@@ -69,14 +71,14 @@ function checkUrlShape(url: string): void {
 
 // sslmode is read here rather than by pg-connection-string, which warns that pg's own sslmode meanings will
 // change: meanings this library does not use, since it maps sslmode onto its own policy.
-function takeSslMode(url: string): { rest: string; sslmode: string | undefined } {
-  const match = /([?&])sslmode=([^&#]*)&?/.exec(url)
-  if (!match) return { rest: url, sslmode: undefined }
+function takeParameter(url: string, name: string): { rest: string; value: string | undefined } {
+  const match = new RegExp(`([?&])${name}=([^&#]*)&?`).exec(url)
+  if (!match) return { rest: url, value: undefined }
   const rest =
     url.slice(0, match.index) +
     (match[0].endsWith('&') ? match[1] : '') +
     url.slice(match.index + match[0].length)
-  return { rest: rest.replace(/[?&]$/, ''), sslmode: decodeURIComponent(match[2] ?? '') }
+  return { rest: rest.replace(/[?&]$/, ''), value: decodeURIComponent(match[2] ?? '') }
 }
 
 /**

@@ -1,22 +1,20 @@
 import { hasProfile, unknownProfileError } from './aws-profile'
-import type { AwsCredentialIdentity } from './types'
-
-/** A provider as the SDK's are: `forceRefresh` makes a memoizing provider fetch new credentials and wait for them. */
-export type RefreshableProvider = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>
+import type { AwsCredentialProvider } from './types'
 
 /**
  * The SDK's default Node provider chain. When it fails it only says "Could not load credentials from any
  * providers": the failure is explained again by the chosen profile alone, so an unknown profile is named and a
  * failing `credential_process`, SSO or role profile keeps its own message (a process's stderr included).
  */
-export async function createDefaultChain(profile: string | undefined): Promise<RefreshableProvider> {
+export async function createDefaultChain(profile: string | undefined): Promise<AwsCredentialProvider> {
   const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers')
   const chain = fromNodeProviderChain(profile === undefined ? {} : { profile })
   return async (options) => {
     try {
       return await chain(options)
     } catch (error) {
-      throw await explainChainFailure(error, profile)
+      // A diagnosis that fails itself (an unreadable config file) leaves the chain's own error.
+      throw await explainChainFailure(error, profile).catch(() => error)
     }
   }
 }

@@ -1,6 +1,6 @@
 import { chosenProfile } from './aws-profile'
 import { classifyError, missingCredentialsHint } from './classify-error'
-import { createDefaultChain, type RefreshableProvider } from './credential-chain'
+import { createDefaultChain } from './credential-chain'
 import { isRdsIamError, messageOf, RdsIamError } from './errors'
 import { redact } from './redact'
 import type { AwsCredentialIdentity, AwsCredentialProvider, Clock } from './types'
@@ -53,7 +53,7 @@ interface Failure {
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
   const { clock, minRemainingMs } = options
   const refreshMarginMs = Math.max(SDK_REFRESH_WINDOW_MS, minRemainingMs)
-  let provider: Promise<RefreshableProvider> | undefined
+  let provider: Promise<AwsCredentialProvider> | undefined
   let cached: CachedIdentity | undefined
   let pending: Promise<AwsCredentialIdentity> | undefined
   let failure: Failure | undefined
@@ -113,10 +113,10 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   }
 }
 
-function createProvider(options: CredentialSourceOptions): Promise<RefreshableProvider> {
+function createProvider(options: CredentialSourceOptions): Promise<AwsCredentialProvider> {
   const { credentials } = options
   // A user's provider that takes no options ignores `forceRefresh`; the SDK's honour it.
-  if (typeof credentials === 'function') return Promise.resolve(credentials as RefreshableProvider)
+  if (typeof credentials === 'function') return Promise.resolve(credentials)
   if (credentials) return Promise.resolve(async () => credentials)
   return createDefaultChain(options.profile)
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
+import { createIamAuth } from './create-iam-auth'
 import { createEventEmitter, INSECURE_TLS_WARNING, takesObjectFirst } from './events'
+import { FAKE_IDENTITY } from './test-helpers'
 import type { IamEvent, IamLogger } from './types'
 
 const key = {
@@ -171,6 +173,19 @@ describe('createEventEmitter and insecure TLS', () => {
       'rds-iam: TLS to other.example.com is not verified: rejectUnauthorized is false',
     ])
     expect(onEvent).toHaveBeenCalledWith(insecure)
+  })
+
+  it('is heard for rejectUnauthorized: false given to createIamAuth without a logger', async () => {
+    const warnings = await warningsDuring(() =>
+      createIamAuth({
+        host: 'unverified.example.com',
+        user: 'app',
+        credentials: FAKE_IDENTITY,
+        ssl: { rejectUnauthorized: false },
+      }),
+    )
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]?.message).toContain('rds-iam: TLS to unverified.example.com is not verified')
   })
 
   it('leaves the warning to the logger when there is one', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { classifyError } from './classify-error'
 import { driverError } from './test-helpers'
-import { type HintContext, tokenRejectedHint } from './token-rejected-hint'
+import { tokenRejectedHint } from './token-rejected-hint'
+import type { ErrorContext } from './types'
 
 const ENDPOINT = 'mydb.cluster-abc123.eu-west-1.rds.amazonaws.com'
 
@@ -44,7 +45,7 @@ describe('tokenRejectedHint', () => {
   )
 
   it("names a tunnel's local port used as the token port", () => {
-    const context: HintContext = { host: 'localhost', port: 15432, tokenHost: ENDPOINT, tokenPort: 15432 }
+    const context: ErrorContext = { host: 'localhost', port: 15432, tokenHost: ENDPOINT, tokenPort: 15432 }
     const hint = tokenRejectedHint(context)
     expect(hint).toContain('The token was signed for port 15432, the port dialed on localhost')
     expect(hint).toContain('set `tokenPort: 5432`')

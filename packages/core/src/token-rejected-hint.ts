@@ -2,17 +2,6 @@ import { isIP } from 'node:net'
 import { inferRegion } from './region'
 import type { ErrorContext } from './types'
 
-/** What a hint can name or compare, beyond `ErrorContext`; every field is optional. */
-export interface HintContext extends ErrorContext {
-  /** The port the token was signed for. */
-  tokenPort?: number
-  /**
-   * The local clock minus the server's, where the server's time is known (a `Date` it reported).
-   * @example Date.now() - serverDate.getTime()
-   */
-  clockSkewMs?: number
-}
-
 // The port RDS and Aurora PostgreSQL listen on unless the instance was created with another.
 const RDS_DEFAULT_PORT = 5432
 // SigV4 leaves a few minutes of slack; a minute of skew is already worth naming next to other causes.
@@ -26,14 +15,14 @@ function isTunnelOrAddress(host: string): boolean {
 }
 
 // The token must be signed for the endpoint name; signing for the dialed address is the usual tunnel mistake.
-function tokenHostMismatch(c: HintContext): string | undefined {
+function tokenHostMismatch(c: ErrorContext): string | undefined {
   const tokenHost = c.tokenHost ?? c.host
   if (tokenHost === undefined || !isTunnelOrAddress(tokenHost)) return undefined
   return `The token was signed for ${tokenHost}, but RDS only accepts tokens signed for its endpoint name: set \`tokenHost\` to the RDS endpoint (e.g. 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com') when dialing a tunnel, an alias or an IP address.`
 }
 
 // A tunnel's local port is rarely the endpoint's: left alone, tokenPort follows the dialed port.
-function tokenPortMismatch(c: HintContext): string | undefined {
+function tokenPortMismatch(c: ErrorContext): string | undefined {
   const { host, port, tokenHost, tokenPort } = c
   if (host === undefined || !isTunnelOrAddress(host) || tokenHost === undefined || tokenHost === host) {
     return undefined
@@ -43,7 +32,7 @@ function tokenPortMismatch(c: HintContext): string | undefined {
 }
 
 // A token signed for another region than the endpoint's is refused.
-function regionMismatch(c: HintContext): string | undefined {
+function regionMismatch(c: ErrorContext): string | undefined {
   const tokenHost = c.tokenHost ?? c.host
   const hostRegion = tokenHost === undefined ? undefined : inferRegion(tokenHost)
   if (c.region === undefined || hostRegion === undefined || hostRegion === c.region) return undefined
@@ -51,7 +40,7 @@ function regionMismatch(c: HintContext): string | undefined {
 }
 
 // RDS compares the token's signing time with its own clock.
-function clockSkew(c: HintContext): string | undefined {
+function clockSkew(c: ErrorContext): string | undefined {
   if (c.clockSkewMs === undefined || Math.abs(c.clockSkewMs) < NOTABLE_SKEW_MS) return undefined
   const minutes = Math.round(Math.abs(c.clockSkewMs) / 6_000) / 10
   const direction = c.clockSkewMs > 0 ? 'ahead of' : 'behind'
@@ -60,7 +49,7 @@ function clockSkew(c: HintContext): string | undefined {
 
 const MISMATCHES = [regionMismatch, tokenHostMismatch, tokenPortMismatch, clockSkew]
 
-function checklist(c: HintContext): string {
+function checklist(c: ErrorContext): string {
   const user = c.user ?? '<user>'
   return `Check that the database user is granted rds_iam (GRANT rds_iam TO "${user}"), that the IAM identity may rds-db:connect on arn:aws:rds-db:${c.region ?? '<region>'}:<account>:dbuser:<DbiResourceId or cluster-resource-id>/${user}, that the region and token host (${c.tokenHost ?? 'tokenHost'}) match the RDS endpoint when dialing a tunnel or alias, and that the system clock is right.`
 }
@@ -70,7 +59,7 @@ function checklist(c: HintContext): string {
  * a tunnel signed for its own address or port, a skewed clock) first, then the general checklist.
  * @example tokenRejectedHint({ host: '127.0.0.1', port: 15432, tokenHost: 'db.abc.eu-west-1.rds.amazonaws.com', tokenPort: 15432 })
  */
-export function tokenRejectedHint(context: HintContext): string {
+export function tokenRejectedHint(context: ErrorContext): string {
   const found = MISMATCHES.map((mismatch) => mismatch(context)).filter((text) => text !== undefined)
   if (found.length === 0) return checklist(context)
   return `${found.join(' ')} If that is not it: ${checklist(context)}`
