@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,7 +42,16 @@ describe('examples run against the emulator', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true })
   })
 
-  for (const example of ['pg', 'postgres-js']) {
+  // Every example with a src/main.ts runs; the demo has its own command.
+  const examples = readdirSync(examplesDir).filter((name) =>
+    existsSync(join(examplesDir, name, 'src/main.ts')),
+  )
+
+  it('finds the examples', () => {
+    expect(examples).toEqual(expect.arrayContaining(['pg', 'postgres-js']))
+  })
+
+  for (const example of examples) {
     it(`${example} connects with IAM and runs a transaction`, async () => {
       const accepted = emulator.stats().accepted
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
