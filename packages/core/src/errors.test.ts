@@ -140,6 +140,16 @@ describe('RdsIamError and secrets', () => {
     expect(cause.cause.parent.message).toContain('password authentication failed')
   })
 
+  it('redacts a stack kept behind an accessor, as some engines keep it', async () => {
+    const token = await realToken()
+    const cause = new Error(`rejected ${token}`)
+    const stack = cause.stack
+    Object.defineProperty(cause, 'stack', { get: () => stack, configurable: true })
+    const copy = new RdsIamError('token-rejected', 'Rejected.', { hint: 'Retry.', cause }).cause as Error
+    expect(copy.stack).toContain('X-Amz-Signature=[redacted]')
+    for (const secret of secretsIn(token)) expect(copy.stack).not.toContain(secret)
+  })
+
   it('keeps a cause that holds no secret as it is', () => {
     const cause = Object.assign(new Error('PAM authentication failed for user "app"'), { code: '28000' })
     expect(new RdsIamError('token-rejected', 'Rejected.', { hint: 'Retry.', cause }).cause).toBe(cause)

@@ -87,8 +87,8 @@ describe('createEventEmitter', () => {
 
 type LogRecord = Record<string, unknown> & { level: string; msg: unknown }
 
-// pino's and bunyan's call shape: (fields, message, ...) or (message, ...interpolation values). Arguments after a
-// message with no placeholder are dropped, which is how a (message, event) call lost every field.
+// pino's and bunyan's call shape: (fields, message, ...) or (message, ...values). After a message, pino 10 drops an
+// object argument and bunyan 2 formats it into the message text (checked against both); this fake drops it, as pino.
 function structuredLogger<T extends object>(marker: T): IamLogger & T & { records: LogRecord[] } {
   const records: LogRecord[] = []
   const at =

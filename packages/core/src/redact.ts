@@ -34,7 +34,7 @@ function holdsSecret(value: unknown, seen: Set<object>): boolean {
   if (typeof value !== 'object' || value === null || seen.has(value)) return false
   seen.add(value)
   return Reflect.ownKeys(value).some((key) => {
-    const own = Object.getOwnPropertyDescriptor(value, key)?.value
+    const own = ownData(value, key)?.value
     return typeof own === 'string' ? holdsSecret(own, seen) : isWrappingKey(key) && holdsSecret(own, seen)
   })
 }
@@ -47,12 +47,22 @@ function copyRedacted(value: unknown, copies: Map<object, object>): unknown {
   const copy: object = Object.create(Object.getPrototypeOf(value))
   copies.set(value, copy)
   for (const key of Reflect.ownKeys(value)) {
-    const descriptor = Object.getOwnPropertyDescriptor(value, key) as PropertyDescriptor
-    // Accessors are copied as they are: calling a getter could have effects.
-    if ('value' in descriptor && (typeof descriptor.value === 'string' || isWrappingKey(key))) {
+    // Other accessors are copied as they are: calling a getter could have effects.
+    const descriptor =
+      ownData(value, key) ?? (Object.getOwnPropertyDescriptor(value, key) as PropertyDescriptor)
+    if (typeof descriptor.value === 'string' || isWrappingKey(key)) {
       descriptor.value = copyRedacted(descriptor.value, copies)
     }
     Object.defineProperty(copy, key, descriptor)
   }
   return copy
+}
+
+// An own data property as a descriptor. Engines differ on whether an error's `stack` is data or an accessor, so
+// the stack is read through its getter and treated as data.
+function ownData(target: object, key: PropertyKey): PropertyDescriptor | undefined {
+  const descriptor = Object.getOwnPropertyDescriptor(target, key)
+  if (descriptor === undefined || 'value' in descriptor) return descriptor
+  if (key !== 'stack') return undefined
+  return { value: Reflect.get(target, key), writable: true, enumerable: false, configurable: true }
 }
