@@ -7,7 +7,7 @@ import type { Emulator } from '@rds-iam/emulator'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type CredentialSchedule, createCredentialSchedule, switchableProvider } from './credential-schedule'
 import { type ProcessWatch, summarize, watchProcess } from './load'
-import { runLoadScenario, type ServerLog, startRecordedEmulator, type TargetRun } from './scenario'
+import { runLoadScenario, type ServerLog, soakLoad, startRecordedEmulator, type TargetRun } from './scenario'
 import { readSettings } from './settings'
 import { pgPoolTarget, type ReliabilityTarget, targets } from './targets'
 
@@ -77,9 +77,7 @@ describe('R2 credential expiry: rotating temporary credentials, default cache se
       targets: r2Targets,
       // What matters here is connections opening across rotations, not concurrency: half of R1's workers.
       workers: Math.max(1, Math.round(settings.workers / 2)),
-      tuning: { max: settings.workers, idleTimeoutMs: 200, connectTimeoutMs: 5_000 },
-      deadlineMs: 15_000,
-      maxPauseMs: 400,
+      ...soakLoad(settings.workers),
       iam: (target) =>
         target === viaCredentialProcess
           ? { credentials: undefined, profile: PROFILE }

@@ -37,7 +37,8 @@ function randomBase32(length: number): string {
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('')
 }
 
-function generation(issuedAt: number, lifetimeMs: number): CredentialGeneration {
+/** A new set of temporary credentials, issued at `issuedAt` and valid for `lifetimeMs`. */
+export function temporaryCredentials(issuedAt: number, lifetimeMs: number): CredentialGeneration {
   return {
     accessKeyId: `ASIA${randomBase32(16)}`,
     secretAccessKey: randomBytes(30).toString('base64'),
@@ -55,10 +56,10 @@ function generation(issuedAt: number, lifetimeMs: number): CredentialGeneration 
 export function createCredentialSchedule(options: ScheduleOptions): CredentialSchedule {
   const { startAt, coversMs, rotationMs, lifetimeMs } = options
   const firstIssuedAt = startAt - (rotationMs.max - 1_000)
-  const generations = [generation(firstIssuedAt, lifetimeMs)]
+  const generations = [temporaryCredentials(firstIssuedAt, lifetimeMs)]
   let issuedAt = startAt + 1_000
   while (issuedAt <= startAt + coversMs + rotationMs.max) {
-    generations.push(generation(issuedAt, lifetimeMs))
+    generations.push(temporaryCredentials(issuedAt, lifetimeMs))
     issuedAt += rotationMs.min + Math.random() * (rotationMs.max - rotationMs.min)
   }
   return {

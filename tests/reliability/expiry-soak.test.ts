@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Emulator } from '@rds-iam/emulator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ProcessWatch, summarize, watchProcess } from './load'
-import { runLoadScenario, type ServerLog, startRecordedEmulator, type TargetRun } from './scenario'
+import { runLoadScenario, type ServerLog, soakLoad, startRecordedEmulator, type TargetRun } from './scenario'
 import { readSettings } from './settings'
 import { type ReliabilityTarget, targets } from './targets'
 
@@ -26,9 +26,7 @@ describe(`R1 expiry soak: ${TOKEN_LIFETIME_SECONDS} s tokens, ${settings.workers
       emulator,
       targets,
       workers: settings.workers,
-      tuning: { max: settings.workers, idleTimeoutMs: 200, connectTimeoutMs: 5_000 },
-      deadlineMs: 15_000,
-      maxPauseMs: 400,
+      ...soakLoad(settings.workers),
       during: () => sleep(settings.expirySoakMs),
     })
     for (const [target, run] of runs) {

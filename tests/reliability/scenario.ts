@@ -76,6 +76,19 @@ export interface LoadScenario {
 const END_DEADLINE_MS = 10_000
 
 /**
+ * Load settings of the soaks (R1, R2), which count every failure: a connect may take as long as a machine shared by
+ * many test runs needs, and only one that never finishes counts as hung. Short idle timeouts and random pauses make
+ * connections close between operations, so new ones keep opening.
+ */
+export function soakLoad(workers: number): Pick<LoadScenario, 'tuning' | 'deadlineMs' | 'maxPauseMs'> {
+  return {
+    tuning: { max: workers, idleTimeoutMs: 200, connectTimeoutMs: 30_000 },
+    deadlineMs: 45_000,
+    maxPauseMs: 400,
+  }
+}
+
+/**
  * Opens one session per adapter as its own IAM user and runs the workers of all adapters at once while `during`
  * runs. Counts add up in `runs`, so a scenario made of phases (each with fresh sessions) passes the same map.
  */

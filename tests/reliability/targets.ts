@@ -37,8 +37,6 @@ export interface Session {
   hold(): Promise<HeldConnection>
   /** The driver objects a user holds: what must never show a secret when inspected. */
   reachable(): unknown[]
-  /** Calls the password hook the adapter gave the driver, which answers with the token connections use now. */
-  currentToken(): Promise<string>
   end(): Promise<void>
 }
 
@@ -63,9 +61,6 @@ function tuned<T extends object>(config: UserConfig, driverTuning: T): unknown {
 function pgTuning({ max, idleTimeoutMs, connectTimeoutMs }: Tuning) {
   return { max, idleTimeoutMillis: idleTimeoutMs, connectionTimeoutMillis: connectTimeoutMs }
 }
-
-// The hook pg calls for each new connection; pg keeps it on the client's parameters.
-type PasswordHook = () => Promise<string>
 
 /** What both pg targets do with a connection: query it and give it back, or hold it with its socket. */
 function pgCycles<C extends pg.Client | pg.PoolClient>(
@@ -111,7 +106,6 @@ export const pgPoolTarget: ReliabilityTarget = {
         async (client, failed) => client.release(failed || undefined),
       ),
       reachable: () => [pool],
-      currentToken: () => (pool.options.password as unknown as PasswordHook)(),
       end: () => pool.end(),
     }
   },
@@ -126,7 +120,7 @@ export const pgClientTarget: ReliabilityTarget = {
     // A pg.Client connects once, so each cycle makes a new one; the first is made here, where a user makes it,
     // so that a bad config is refused at creation when the adapter refuses it there.
     let unused: pg.Client | undefined = createClient(clientConfig)
-    const hookOwner = unused
+    const firstClient = unused
     const live = new Set<pg.Client>()
     const connect = async (): Promise<pg.Client> => {
       const client = unused ?? createClient(clientConfig)
@@ -147,11 +141,7 @@ export const pgClientTarget: ReliabilityTarget = {
     }
     return {
       ...pgCycles(connect, close),
-      reachable: () => [hookOwner, ...live],
-      currentToken: () =>
-        (
-          hookOwner as unknown as { connectionParameters: { password: PasswordHook } }
-        ).connectionParameters.password(),
+      reachable: () => [firstClient, ...live],
       end: async () => {
         await Promise.all([...live].map(close))
       },
@@ -208,7 +198,6 @@ export const postgresTarget: ReliabilityTarget = {
           transaction.catch(rejectHeld)
         }),
       reachable: () => [sql],
-      currentToken: () => (sql.options as unknown as { pass: PasswordHook }).pass(),
       end: () => sql.end({ timeout: 1 }),
     }
   },
