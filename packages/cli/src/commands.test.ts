@@ -3,40 +3,28 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import packageJson from '../package.json' with { type: 'json' }
-import {
-  awsEnv,
-  cliCommandLine,
-  emulatorArgs,
-  isolatedEnv,
-  packageDir,
-  removeDir,
-  runCli,
-  writeEmulatorCa,
-} from './testing/cli-process'
+import { type CliEmulator, startCliEmulator } from './testing/cli-emulator'
+import { cliCommandLine, isolatedEnv, packageDir, runCli } from './testing/cli-process'
 
 const run = promisify(execFile)
 const user = `cli_${Math.random().toString(16).slice(2, 10)}`
-let emulator: Emulator
+let target: CliEmulator
+let emulator: CliEmulator['emulator']
 let dir: string
 let caFile: string
 let env: NodeJS.ProcessEnv
 let args: string[]
 
 beforeAll(async () => {
-  emulator = await startEmulator({ upstream: inject('postgres') })
+  target = await startCliEmulator()
+  ;({ emulator, dir, caFile, env } = target)
   await emulator.createIamUser(user)
-  ;({ dir, caFile } = await writeEmulatorCa(emulator))
-  env = { ...isolatedEnv(dir), ...awsEnv(emulator) }
-  args = emulatorArgs(emulator, user, caFile)
+  args = target.args(user)
 })
 
-afterAll(async () => {
-  await emulator?.close()
-  await removeDir(dir)
-})
+afterAll(() => target?.close())
 
 async function psqlCurrentUser(conninfo: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
   const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', 'SELECT current_user', conninfo], {

@@ -46,9 +46,14 @@ export function addConnectionOptions(command: Command): Command {
 }
 
 function parsePort(value: string): number {
+  return parsePortNumber(value, 1)
+}
+
+/** A port from the command line; `lowest` is 0 where 0 means "pick a free one". */
+export function parsePortNumber(value: string, lowest: 0 | 1): number {
   const port = Number(value)
-  if (!/^\d+$/.test(value) || port < 1 || port > 65_535) {
-    throw new InvalidArgumentError('expected a port number from 1 to 65535.')
+  if (!/^\d+$/.test(value) || port < lowest || port > 65_535) {
+    throw new InvalidArgumentError(`expected a port number from ${lowest} to 65535.`)
   }
   return port
 }

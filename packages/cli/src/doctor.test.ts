@@ -2,18 +2,9 @@ import { execFile } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
-import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import {
-  awsEnv,
-  cliCommandLine,
-  emulatorArgs,
-  isolatedEnv,
-  packageDir,
-  removeDir,
-  runCli,
-  writeEmulatorCa,
-} from './testing/cli-process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type CliEmulator, startCliEmulator } from './testing/cli-emulator'
+import { cliCommandLine, isolatedEnv, packageDir, runCli } from './testing/cli-process'
 
 const run = promisify(execFile)
 const suffix = Math.random().toString(16).slice(2, 10)
@@ -32,31 +23,24 @@ const STEPS = [
   'query',
   'rds_iam',
 ]
-let emulator: Emulator
+let target: CliEmulator
+let emulator: CliEmulator['emulator']
 let dir: string
-let caFile: string
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
-  emulator = await startEmulator({
-    upstream: inject('postgres'),
-    // Like an IAM policy whose rds-db:connect does not cover this user.
-    policy: ({ user: name }) => name !== deniedUser,
-  })
+  // Like an IAM policy whose rds-db:connect does not cover one of the users.
+  target = await startCliEmulator({ policy: ({ user: name }) => name !== deniedUser })
+  ;({ emulator, dir, env } = target)
   await emulator.createIamUser(user)
   await emulator.createIamUser(deniedUser)
   await emulator.createPasswordUser(passwordUser, `pw-${suffix}`)
-  ;({ dir, caFile } = await writeEmulatorCa(emulator))
-  env = { ...isolatedEnv(dir), ...awsEnv(emulator) }
 })
 
-afterAll(async () => {
-  await emulator?.close()
-  await removeDir(dir)
-})
+afterAll(() => target?.close())
 
 /** `--name value` removed from the emulator's options. */
-function without(name: string, args = emulatorArgs(emulator, user, caFile)): string[] {
+function without(name: string, args = target.args(user)): string[] {
   const at = args.indexOf(name)
   return [...args.slice(0, at), ...args.slice(at + 2)]
 }
@@ -89,7 +73,7 @@ async function expectFailureAt(step: string, args: string[], doctorEnv = env) {
 
 describe('rds-iam doctor', () => {
   it('passes every step against a healthy emulator, skipping the identity when STS does not answer', async () => {
-    const { code, report } = await doctor(emulatorArgs(emulator, user, caFile))
+    const { code, report } = await doctor(target.args(user))
     expect(code).toBe(0)
     expect(report.ok).toBe(true)
     expect(report.steps.map(({ step, status }) => [step, status])).toEqual(
@@ -115,7 +99,7 @@ describe('rds-iam doctor', () => {
 
   it('shows colours and a progress line on a terminal', async () => {
     // script(1) gives the doctor a pseudo-terminal, as a person's shell would.
-    const command = cliCommandLine(['doctor', ...emulatorArgs(emulator, user, caFile)])
+    const command = cliCommandLine(['doctor', ...target.args(user)])
     const { stdout } = await run('script', ['-qec', command, '/dev/null'], { env, cwd: packageDir }).catch(
       (error: { stdout: string }) => ({ stdout: `script failed: ${error.stdout}` }),
     )
@@ -126,7 +110,7 @@ describe('rds-iam doctor', () => {
   it('shows the caller identity when STS answers', async () => {
     const sts = await startFakeSts('arn:aws:iam::123456789012:user/doctor')
     try {
-      const { report } = await doctor(emulatorArgs(emulator, user, caFile), {
+      const { report } = await doctor(target.args(user), {
         ...env,
         AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${(sts.address() as AddressInfo).port}`,
       })
@@ -146,32 +130,27 @@ describe('rds-iam doctor', () => {
   })
 
   it('fails at region when the region is not the endpoint’s', async () => {
-    const failure = await expectFailureAt('region', [
-      ...emulatorArgs(emulator, user, caFile),
-      '--region',
-      'eu-west-1',
-    ])
+    const failure = await expectFailureAt('region', [...target.args(user), '--region', 'eu-west-1'])
     expect(failure.detail).toContain(`${emulator.endpoint} is in us-east-1`)
     expect(failure.fix).toContain('--region us-east-1')
   })
 
   it('fails at credentials when there are none', async () => {
-    const failure = await expectFailureAt(
-      'credentials',
-      emulatorArgs(emulator, user, caFile),
-      isolatedEnv(dir),
-    )
+    const failure = await expectFailureAt('credentials', target.args(user), isolatedEnv(dir))
     expect(failure.detail).toContain('the default profile of ~/.aws, or the instance metadata service')
     expect(failure.fix).toContain('AWS_ACCESS_KEY_ID')
   })
 
   it('fails at tcp when the emulator is stopped', async () => {
-    const stopped = await startEmulator({ upstream: inject('postgres') })
-    const args = emulatorArgs(stopped, user, caFile)
-    await stopped.close()
-    const failure = await expectFailureAt('tcp', args)
-    expect(failure.detail).toContain('ECONNREFUSED')
-    expect(failure.fix).toContain(`Could not reach 127.0.0.1:${stopped.port}`)
+    const stopped = await startCliEmulator()
+    await stopped.emulator.close()
+    try {
+      const failure = await expectFailureAt('tcp', stopped.args(user))
+      expect(failure.detail).toContain('ECONNREFUSED')
+      expect(failure.fix).toContain(`Could not reach 127.0.0.1:${stopped.emulator.port}`)
+    } finally {
+      await stopped.close()
+    }
   })
 
   it('fails at tls when the certificate is not trusted', async () => {
@@ -189,7 +168,7 @@ describe('rds-iam doctor', () => {
   })
 
   it('fails at authentication for a user without rds_iam', async () => {
-    const failure = await expectFailureAt('authentication', emulatorArgs(emulator, passwordUser, caFile))
+    const failure = await expectFailureAt('authentication', target.args(passwordUser))
     expect(failure.detail).toMatch(
       /^not-iam-user: the server said 28P01 password authentication failed for user "password_/,
     )
@@ -197,7 +176,7 @@ describe('rds-iam doctor', () => {
   })
 
   it('fails at authentication when the IAM policy denies the user', async () => {
-    const failure = await expectFailureAt('authentication', emulatorArgs(emulator, deniedUser, caFile))
+    const failure = await expectFailureAt('authentication', target.args(deniedUser))
     expect(failure.detail).toBe(
       `token-rejected: the server said 28000 PAM authentication failed for user "${deniedUser}"`,
     )

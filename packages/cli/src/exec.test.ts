@@ -1,29 +1,25 @@
-import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { awsEnv, emulatorArgs, isolatedEnv, removeDir, runCli, writeEmulatorCa } from './testing/cli-process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type CliEmulator, startCliEmulator } from './testing/cli-emulator'
+import { runCli } from './testing/cli-process'
 
 const user = `exec_${Math.random().toString(16).slice(2, 10)}`
 const table = `${user}_items`
-let emulator: Emulator
-let dir: string
+let target: CliEmulator
 let env: NodeJS.ProcessEnv
 let args: string[]
 
 beforeAll(async () => {
-  emulator = await startEmulator({ upstream: inject('postgres') })
-  await emulator.createIamUser(user)
-  await emulator.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
-  await emulator.query(`ALTER TABLE ${table} OWNER TO ${user}`)
-  const ca = await writeEmulatorCa(emulator)
-  dir = ca.dir
-  env = { ...isolatedEnv(dir), ...awsEnv(emulator) }
-  args = emulatorArgs(emulator, user, ca.caFile)
+  target = await startCliEmulator()
+  await target.emulator.createIamUser(user)
+  await target.emulator.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
+  await target.emulator.query(`ALTER TABLE ${table} OWNER TO ${user}`)
+  env = target.env
+  args = target.args(user)
 })
 
 afterAll(async () => {
-  await emulator?.query(`DROP TABLE IF EXISTS ${table}`)
-  await emulator?.close()
-  await removeDir(dir)
+  await target?.emulator.query(`DROP TABLE IF EXISTS ${table}`)
+  await target?.close()
 })
 
 /** Waits until the process prints `marker`, so a signal sent next reaches a command that is ready for it. */
@@ -104,47 +100,29 @@ describe('rds-iam exec', () => {
 })
 
 describe('rds-iam exec with DATABASE_URL', () => {
-  let direct: Emulator
-  let directDir: string
-  let directArgs: string[]
+  let direct: CliEmulator
 
   beforeAll(async () => {
     // Plain pg dials the URL's host, so the endpoint is the address itself, as for an RDS endpoint that resolves.
-    direct = await startEmulator({ upstream: inject('postgres'), endpoint: '127.0.0.1' })
-    await direct.createIamUser(user)
-    const ca = await writeEmulatorCa(direct)
-    directDir = ca.dir
-    directArgs = [
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(direct.port),
-      '--user',
-      user,
-      '--database',
-      'postgres',
-    ]
-    directArgs.push('--ssl-root-cert', ca.caFile)
+    direct = await startCliEmulator({ endpoint: '127.0.0.1' })
+    await direct.emulator.createIamUser(user)
   })
 
-  afterAll(async () => {
-    await direct?.close()
-    await removeDir(directDir)
-  })
+  afterAll(() => direct?.close())
 
   it('lets a node script connect through plain pg', async () => {
     const script = [
       "import pg from 'pg'",
       'const client = new pg.Client({ connectionString: process.env.DATABASE_URL })',
       'await client.connect()',
-      "const { rows } = await client.query('SELECT current_user AS name, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')",
+      "const { rows } = await client.query('SELECT current_user AS name')",
       'console.log(rows[0].name)',
       'await client.end()',
     ].join('\n')
     const result = await runCli(
-      ['exec', ...directArgs, '--', process.execPath, '--input-type=module', '-e', script],
+      ['exec', ...direct.args(user), '--', process.execPath, '--input-type=module', '-e', script],
       {
-        env: { ...isolatedEnv(directDir), ...awsEnv(direct) },
+        env: direct.env,
       },
     )
     expect(result.stderr).toBe('')

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
-import { addConnectionOptions, type ConnectionFlags } from './connection-flags'
+import { addConnectionOptions, type ConnectionFlags, parsePortNumber } from './connection-flags'
 import { SHELLS } from './shell-syntax'
 
 /** What an action leaves for the process: its exit code. */
@@ -112,7 +112,12 @@ Example:
   program
     .command('emulator')
     .description('run a local RDS IAM endpoint in front of a throwaway PostgreSQL (needs @rds-iam/emulator)')
-    .option('--port <port>', 'port on 127.0.0.1 (default: a free one)', Number, 0)
+    .option(
+      '--port <port>',
+      'port on 127.0.0.1 (default: a free one)',
+      (value) => parsePortNumber(value, 0),
+      0,
+    )
     .option(
       '--endpoint <host>',
       'RDS host name to serve as (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)',

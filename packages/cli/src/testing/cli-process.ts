@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Emulator } from '@rds-iam/emulator'
 
 const packageDir = fileURLToPath(new URL('../../', import.meta.url))
 const cliSource = join(packageDir, 'src', 'cli.ts')
@@ -35,32 +33,6 @@ export function isolatedEnv(dir: string): NodeJS.ProcessEnv {
     // The workspace packages resolve to their sources, so the CLI runs without a build.
     TSX_TSCONFIG_PATH: join(packageDir, 'tsconfig.source.json'),
   }
-}
-
-/** The keys and region the emulator accepts, as the AWS SDK reads them from the environment. */
-export function awsEnv(emulator: Emulator): NodeJS.ProcessEnv {
-  return {
-    AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey,
-    AWS_REGION: emulator.region,
-  }
-}
-
-/** Options that reach the emulator as a tunnel to its RDS endpoint name, trusting its CA. */
-export function emulatorArgs(emulator: Emulator, user: string, caFile: string): string[] {
-  return [
-    ...['--host', emulator.host, '--port', String(emulator.port)],
-    ...['--token-host', emulator.endpoint, '--user', user, '--database', 'postgres'],
-    ...['--ssl-root-cert', caFile],
-  ]
-}
-
-/** A temporary folder holding the emulator's CA file, removed by the returned function. */
-export async function writeEmulatorCa(emulator: Emulator): Promise<{ dir: string; caFile: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'rds-iam-cli-test-'))
-  const caFile = join(dir, 'emulator-ca.pem')
-  await writeFile(caFile, emulator.ca)
-  return { dir, caFile }
 }
 
 export function removeDir(dir: string | undefined): Promise<void> {
