@@ -1,7 +1,13 @@
-import { type IamEvent, RdsIamError } from '@rds-iam/core'
+import { createHook } from 'node:async_hooks'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, connect as dial, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { createIamAuth, type IamEvent, RdsIamError } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import type postgres from 'postgres'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import postgres from 'postgres'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { createSql, type IamSqlOptions } from './index'
 
 let emulator: Emulator
@@ -14,6 +20,9 @@ beforeAll(async () => {
   await emulator.query('grant all on pgjs_sent, pgjs_sent_id_seq to pgjs_adapter_user')
 })
 afterEach(async () => {
+  vi.unstubAllEnvs()
+  emulator.delayAuth(0)
+  emulator.throttle(null)
   await Promise.all(opened.splice(0).map((sql) => sql.end({ timeout: 5 })))
 })
 afterAll(async () => {
@@ -130,6 +139,249 @@ describe('settings', () => {
     expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
   })
 })
+
+describe('the query path', () => {
+  // Promises created per query, counted by an async hook: an async wrapper or a retry per query creates several.
+  // The fewest of a few rounds, since the test runner's own messages add promises at random moments.
+  async function promisesPerQuery(sql: postgres.Sql, rounds = 3, queries = 40): Promise<number> {
+    await sql`select 1 as one`
+    const counts: number[] = []
+    for (let round = 0; round < rounds; round++) {
+      let created = 0
+      const hook = createHook({
+        init: (_id, type) => {
+          if (type === 'PROMISE') created++
+        },
+      }).enable()
+      try {
+        for (let query = 0; query < queries; query++) await sql`select 1 as one`
+      } finally {
+        hook.disable()
+      }
+      counts.push(created / queries)
+    }
+    return Math.min(...counts)
+  }
+
+  it('runs a query on an open connection as plain postgres.js does: no wrapper, no token lookup', async () => {
+    const events: IamEvent[] = []
+    const iamSql = open(createSql({ ...options(events), max: 1 }))
+    const base = emulator.adapterOptions('pgjs_adapter_user')
+    const token = await createIamAuth({
+      ...base.iam,
+      host: base.host,
+      port: base.port,
+      user: base.user,
+    }).getToken()
+    const plainSql = open(
+      postgres({
+        host: base.host,
+        port: base.port,
+        user: base.user,
+        database: base.database,
+        pass: token,
+        ssl: { ca: base.ssl.ca, servername: emulator.endpoint },
+        max: 1,
+        onnotice: () => {},
+      }),
+    )
+    const plain = await promisesPerQuery(plainSql)
+    await iamSql`select 1 as one`
+    const eventsBefore = events.length
+    const iam = await promisesPerQuery(iamSql)
+    expect(iam).toBeLessThanOrEqual(plain)
+    expect(events.slice(eventsBefore)).toEqual([])
+  })
+})
+
+describe('failures before the first query is sent', () => {
+  it('gives every waiting query a credentials error, without an unhandled rejection, when no token can be made', async () => {
+    const unhandled: unknown[] = []
+    const record = (reason: unknown): void => {
+      unhandled.push(reason)
+    }
+    process.on('unhandledRejection', record)
+    const folder = mkdtempSync(join(tmpdir(), 'pgjs-credentials-'))
+    try {
+      // The SDK's own process provider, failing the way a broken `credential_process` does.
+      writeFileSync(
+        join(folder, 'config'),
+        `[profile broken]\ncredential_process = sh -c "echo 'credential process is down (test)' >&2; exit 1"\n`,
+      )
+      writeFileSync(join(folder, 'credentials'), '')
+      vi.stubEnv('AWS_CONFIG_FILE', join(folder, 'config'))
+      vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(folder, 'credentials'))
+      const { credentials: _credentials, ...iam } = options().iam ?? {}
+      const sql = open(
+        createSql({ ...options(), max: 2, connect_timeout: 20, iam: { ...iam, profile: 'broken' } }),
+      )
+      const started = Date.now()
+      const failures = await Promise.all(
+        Array.from({ length: 6 }, (_, index) => failureOf(sql`select ${index}::int as n`)),
+      )
+      // Well within the connect timeout; postgres.js alone would wait for it, then report CONNECT_TIMEOUT.
+      expect(Date.now() - started).toBeLessThan(15_000)
+      for (const failure of failures) {
+        expect(failure).toBeInstanceOf(RdsIamError)
+        expect(failure).toMatchObject({ code: 'credentials' })
+        expect(causesOf(failure).join('\n')).toContain('credential process is down (test)')
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', record)
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+
+  it('reports a connect that outlives connect_timeout as network, without retrying it', async () => {
+    const events: IamEvent[] = []
+    const sql = open(createSql({ ...options(events), connect_timeout: 1 }))
+    emulator.delayAuth(20_000)
+    const started = Date.now()
+    const failure = await failureOf(sql`select 1`)
+    expect(failure).toBeInstanceOf(RdsIamError)
+    expect(failure).toMatchObject({ code: 'network' })
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(retries(events)).toBe(0)
+  })
+
+  it('stops backing off from a throttled endpoint when connect_timeout runs out', async () => {
+    const events: IamEvent[] = []
+    const base = options(events)
+    // Without the connect timeout the backoff would go on for the 30 s of maxThrottleMs.
+    const sql = open(
+      createSql({ ...base, connect_timeout: 2, iam: { ...base.iam, retry: { maxThrottleMs: 30_000 } } }),
+    )
+    emulator.throttle(0)
+    const started = Date.now()
+    const failure = await failureOf(sql`select 1`)
+    expect(failure).toBeInstanceOf(RdsIamError)
+    expect(failure).toMatchObject({ code: 'throttled' })
+    expect(retries(events)).toBeGreaterThan(0)
+    expect(Date.now() - started).toBeLessThan(15_000)
+  })
+})
+
+describe('where it connects', () => {
+  it('dials an IPv6 host as given: ::1 is not localhost', async () => {
+    const relay = await startRelay('::1', emulator.port)
+    try {
+      const base = options()
+      const sql = open(
+        createSql({ ...base, host: '::1', port: relay.port, iam: { ...base.iam, tokenPort: emulator.port } }),
+      )
+      expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
+      expect(relay.accepted).toEqual(['::1'])
+    } finally {
+      await relay.close()
+    }
+  })
+
+  it('takes everything from PGHOST, PGUSER and the rest when called with no argument', async () => {
+    // Tokens signed for the host PGHOST names: an emulator that serves as 127.0.0.1.
+    const local = await startEmulator({ upstream: inject('postgres'), endpoint: '127.0.0.1' })
+    const folder = mkdtempSync(join(tmpdir(), 'pgjs-env-'))
+    try {
+      await local.createIamUser('pgjs_env_user')
+      writeFileSync(join(folder, 'ca.pem'), local.ca)
+      const env = {
+        PGHOST: local.host,
+        PGPORT: String(local.port),
+        PGUSER: 'pgjs_env_user',
+        PGDATABASE: 'postgres',
+        PGSSLROOTCERT: join(folder, 'ca.pem'),
+        AWS_ACCESS_KEY_ID: local.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: local.credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: '',
+        AWS_PROFILE: '',
+        AWS_REGION: local.region,
+      }
+      for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
+      const sql = open(createSql())
+      expect(await sql`select current_user as who, current_database() as db`).toEqual([
+        { who: 'pgjs_env_user', db: 'postgres' },
+      ])
+    } finally {
+      await Promise.all(opened.splice(0).map((sql) => sql.end({ timeout: 5 })))
+      await local.close()
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('secrets', () => {
+  it('shows no token or key in inspect or JSON of the sql, its options or its errors', async () => {
+    const sql = open(createSql(options()))
+    emulator.rejectNext(1)
+    await sql`select 1`
+    emulator.rejectNext(2)
+    const failure = await failureOf(sql`select 1`)
+    const shown = [
+      inspect(sql, { depth: 12, showHidden: true }),
+      inspect(sql.options, { depth: 12, showHidden: true }),
+      JSON.stringify(sql.options),
+      inspect(failure, { depth: 12, showHidden: true }),
+      JSON.stringify(failure),
+    ].join('\n')
+    for (const secret of [
+      'X-Amz-Signature',
+      'X-Amz-Credential',
+      'Action=connect',
+      emulator.credentials.secretAccessKey,
+    ]) {
+      expect(shown).not.toContain(secret)
+    }
+  })
+})
+
+function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  )
+}
+
+function causesOf(error: unknown): string[] {
+  const messages: string[] = []
+  for (let current = error; current instanceof Error; current = current.cause) messages.push(current.message)
+  return messages
+}
+
+interface Relay {
+  port: number
+  // The local address of each connection it accepted.
+  accepted: string[]
+  close(): Promise<void>
+}
+
+// A TCP relay to the emulator listening only on `host`, so a client that dials another address misses it.
+async function startRelay(host: string, targetPort: number): Promise<Relay> {
+  const accepted: string[] = []
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    accepted.push(client.localAddress ?? '')
+    const upstream = dial(targetPort, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => sockets.delete(socket))
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('the relay is not listening on TCP')
+  return {
+    port: address.port,
+    accepted,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
