@@ -72,6 +72,16 @@ describe('parseConnectionUrl', () => {
     ['a port that is no number', 'postgres://app@db.example.com:abc/orders', 'not a valid'],
     ['a port parameter that is no number', 'postgres://app@db.example.com/orders?port=x', 'port'],
     ['a port out of range', 'postgres://app@db.example.com/orders?port=70000', 'port'],
+    [
+      'sslmode twice',
+      'postgres://app@db.example.com/orders?sslmode=verify-full&sslmode=disable',
+      'more than once',
+    ],
+    [
+      'a TLS key path that is a directory',
+      `postgres://app@db.example.com/orders?sslkey=${encodeURIComponent(tmpdir())}`,
+      'TLS file that cannot be read: sslrootcert, sslcert or sslkey',
+    ],
   ])('refuses %s with a config error, never a raw URIError or TypeError', (_name, url, words) => {
     let thrown: unknown
     try {

@@ -55,6 +55,10 @@ function checkUrlShape(url: string): void {
       },
     )
   }
+  // libpq takes the last of two sslmode values, pg-connection-string the first: neither is safe to guess.
+  if ((url.match(/[?&]sslmode=/g) ?? []).length > 1) {
+    throw new RdsIamError('config', 'The connection string gives sslmode more than once.', { hint: URL_HINT })
+  }
   // pg-connection-string keeps a malformed escape as it is, and decoding sslmode would throw a raw URIError.
   try {
     decodeURIComponent(url)
@@ -137,12 +141,24 @@ function parseUrl(url: string): ParsedUrl {
   try {
     return parseConnectionString(url) as ParsedUrl
   } catch (cause) {
-    // pg-connection-string reads sslrootcert, sslcert and sslkey while parsing; their paths are safe to show.
-    const unreadable = (cause as { code?: unknown; path?: unknown }).code === 'ENOENT'
-    const summary = unreadable
-      ? `The connection string names a TLS file that cannot be read: ${(cause as { path?: unknown }).path}.`
-      : 'The connection string is not a valid postgres:// URL.'
-    throw new RdsIamError('config', summary, { hint: URL_HINT, cause })
+    // pg-connection-string reads sslrootcert, sslcert and sslkey while parsing; a file error says which syscall
+    // failed and often the path, which is safe to show.
+    const { syscall, path } = cause as { syscall?: unknown; path?: unknown }
+    if (typeof syscall === 'string') {
+      const which = typeof path === 'string' ? path : 'sslrootcert, sslcert or sslkey'
+      throw new RdsIamError(
+        'config',
+        `The connection string names a TLS file that cannot be read: ${which}.`,
+        {
+          hint: 'Point sslrootcert, sslcert and sslkey at readable PEM files, or leave sslrootcert out to trust the Amazon RDS CAs.',
+          cause,
+        },
+      )
+    }
+    throw new RdsIamError('config', 'The connection string is not a valid postgres:// URL.', {
+      hint: URL_HINT,
+      cause,
+    })
   }
 }
 
