@@ -72,6 +72,20 @@ describe('createEventEmitter', () => {
     }).not.toThrow()
   })
 
+  it.each([
+    ['an onEvent that is not a function', 'not a function', undefined, '`onEvent` must be a function'],
+    ['a logger that is a number', undefined, 42, '`logger` must be an object'],
+    ['a logger that is null', undefined, null, '`logger` must be an object'],
+  ])('refuses %s when created', (_name, onEvent, logger, message) => {
+    expect(() => createEventEmitter(onEvent as never, logger as never)).toThrow(
+      expect.objectContaining({
+        name: 'RdsIamError',
+        code: 'config',
+        message: expect.stringContaining(message),
+      }),
+    )
+  })
+
   it('calls logger methods on the logger, so class-based loggers keep `this`', () => {
     class Logger {
       seen: string[] = []

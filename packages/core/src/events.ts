@@ -1,4 +1,4 @@
-import { messageOf } from './errors'
+import { configError, messageOf } from './errors'
 import { redact } from './redact'
 import type { IamEvent, IamLogger, TokenKey } from './types'
 
@@ -35,11 +35,13 @@ export function takesObjectFirst(logger: IamLogger): boolean {
 
 type Write = (level: LogLevel, message: string, event: IamEvent) => void
 
-// Observability must never break authentication, so handler and logger failures are swallowed.
+// Observability must never break authentication, so handler and logger failures are swallowed; a handler or
+// logger that could never work is refused when the auth is created instead of being ignored at every event.
 export function createEventEmitter(
   onEvent: ((event: IamEvent) => void) | undefined,
   logger: IamLogger | undefined,
 ): EmitEvent {
+  checkObservers(onEvent, logger)
   const write = logger ? writerFor(logger) : undefined
   return (event) => {
     try {
@@ -54,6 +56,21 @@ export function createEventEmitter(
       // Without a logger, TLS that lets a man in the middle take tokens is the one event worth a warning.
       warnInsecureTls(event.host, event.reason)
     }
+  }
+}
+
+function checkObservers(onEvent: unknown, logger: unknown): void {
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw configError(
+      '`onEvent` must be a function.',
+      'Pass e.g. onEvent: (event) => metrics.count(event.type).',
+    )
+  }
+  if (logger !== undefined && (typeof logger !== 'object' || logger === null)) {
+    throw configError(
+      '`logger` must be an object with debug, info, warn and error methods.',
+      'Pass e.g. logger: console, or a pino or bunyan logger.',
+    )
   }
 }
 
