@@ -53,6 +53,14 @@ describe('createEventEmitter', () => {
     )
   })
 
+  it('redacts what a log line quotes from an error', () => {
+    const logger = recordingLogger()
+    const leaky = { ...error, message: 'rejected X-Amz-Signature=0123abcdef&X-Amz-Security-Token=IQoJsecret' }
+    createEventEmitter(undefined, logger)({ type: 'token-refresh-failed', key, expiresAt, error: leaky })
+    expect(logger.lines[0]?.[1]).not.toMatch(/0123abcdef|IQoJsecret/)
+    expect(logger.lines[0]?.[1]).toContain('X-Amz-Signature=[redacted]')
+  })
+
   it('survives a throwing handler, reporting it to logger.error, and a throwing or partial logger', () => {
     const logger = recordingLogger()
     const emit = createEventEmitter(() => {

@@ -51,7 +51,8 @@ export function createEventEmitter(
     }
     if (write) {
       const { level, message } = describeEvent(event)
-      write(level, message, event)
+      // Events carry no token by design; the text is redacted anyway, since it quotes error messages.
+      write(level, redact(message), event)
     } else if (event.type === 'tls-insecure') {
       // Without a logger, TLS that lets a man in the middle take tokens is the one event worth a warning.
       warnInsecureTls(event.host, event.reason)
