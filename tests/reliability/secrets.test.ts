@@ -7,7 +7,7 @@ import type { AdapterOptions, Emulator } from '@rds-iam/emulator'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSecretWatch, type SecretWatch } from '../src/secret-watch'
 import { type CredentialGeneration, temporaryCredentials } from './credential-schedule'
-import { withDeadline } from './load'
+import { type ProcessWatch, watchProcess, withDeadline } from './load'
 import { startRecordedEmulator } from './scenario'
 import { type ReliabilityTarget, roleName, type Session, type Tuning, targets } from './targets'
 
@@ -16,7 +16,7 @@ import { type ReliabilityTarget, roleName, type Session, type Tuning, targets } 
 // socket and error are searched for token signatures, secret keys and session tokens.
 const TUNING: Tuning = { max: 4, idleTimeoutMs: 1_000, connectTimeoutMs: 1_500 }
 // R3 judges hangs; here an operation still pending after this is left behind and counted, so the run stays short.
-const DEADLINE_MS = 6_000
+const DEADLINE_MS = 4_000
 const INSPECT_DEPTH = 12
 
 /** Everything a user could see, kept per source so a leak names where it was found without showing it. */
@@ -245,6 +245,7 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
   // adapters run side by side.
   const emulators: Emulator[] = []
   let awsDir: string
+  let processWatch: ProcessWatch
   const longLived = temporaryCredentials(Date.now(), 3_600_000)
   // Valid long enough to sign (more than the cache's minute of margin), short enough to expire at the server
   // once its clock is moved.
@@ -315,6 +316,7 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
     vi.stubEnv('AWS_CONFIG_FILE', join(awsDir, 'config'))
     vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(awsDir, 'credentials'))
     vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true')
+    processWatch = watchProcess()
     await Promise.all(targets.map(driveAll))
     for (const target of targets) {
       const exposure = exposures.get(target)!
@@ -330,6 +332,7 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
   }, 180_000)
 
   afterAll(async () => {
+    processWatch?.stop()
     vi.unstubAllEnvs()
     await Promise.all(emulators.map((emulator) => emulator.close()))
     if (awsDir) await rm(awsDir, { recursive: true, force: true })
@@ -350,4 +353,8 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
       expect(exposure.leaks(secretsByKind())).toEqual([])
     })
   }
+
+  it('no unhandled rejection or uncaught exception', () => {
+    expect(processWatch.samples()).toEqual([])
+  })
 })
