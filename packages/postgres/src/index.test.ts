@@ -264,15 +264,17 @@ describe('failures before the first query is sent', () => {
 })
 
 describe('where it connects', () => {
-  it('dials an IPv6 host as given: ::1 is not localhost', async () => {
+  it('dials an IPv6 host as given, in options or in brackets in a URL: ::1 is not localhost', async () => {
     const relay = await startRelay('::1', emulator.port)
     try {
-      const base = options()
-      const sql = open(
-        createSql({ ...base, host: '::1', port: relay.port, iam: { ...base.iam, tokenPort: emulator.port } }),
-      )
-      expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
-      expect(relay.accepted).toEqual(['::1'])
+      const { host: _host, port: _port, user, ...base } = options()
+      const iam = { ...base.iam, tokenPort: emulator.port }
+      const viaOptions = open(createSql({ ...base, user, host: '::1', port: relay.port, iam }))
+      const viaUrl = open(createSql(`postgres://${user}@[::1]:${relay.port}/postgres`, { ...base, iam }))
+      for (const sql of [viaOptions, viaUrl]) {
+        expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
+      }
+      expect(relay.accepted).toEqual(['::1', '::1'])
     } finally {
       await relay.close()
     }
