@@ -12,8 +12,8 @@ import {
   prebuiltTls,
   signerFor,
 } from './support/database'
-import { compareInFreshProcesses, medians } from './support/measure'
-import { printMedians, verdict } from './support/report'
+import { compareInFreshProcesses, cpuMs, median } from './support/measure'
+import { format, verdict } from './support/report'
 
 const workers = 8
 const durationMs = 2_500
@@ -44,7 +44,13 @@ async function openQueryFunction(variant: Variant, database: BenchDatabase) {
   }
 }
 
-async function queriesPerSecond(variant: Variant, database: BenchDatabase): Promise<number> {
+interface Throughput {
+  queriesPerSecond: number
+  /** The client process's own CPU per query: steadier than throughput on a machine shared with other work. */
+  cpuMicrosecondsPerQuery: number
+}
+
+async function measureThroughput(variant: Variant, database: BenchDatabase): Promise<Throughput> {
   const { query, end } = await openQueryFunction(variant, database)
   const worker = async (until: number) => {
     let count = 0
@@ -59,31 +65,35 @@ async function queriesPerSecond(variant: Variant, database: BenchDatabase): Prom
     return counts.reduce((sum, count) => sum + count, 0)
   }
   await runWorkers(500) // opens all connections and warms up the JIT
-  const queries = await runWorkers(durationMs)
+  let queries = 0
+  const cpu = await cpuMs(async () => {
+    queries = await runWorkers(durationMs)
+  })
   await end()
-  return queries / (durationMs / 1_000)
+  return {
+    queriesPerSecond: queries / (durationMs / 1_000),
+    cpuMicrosecondsPerQuery: (cpu * 1_000) / queries,
+  }
 }
 
-const samples = await compareInFreshProcesses(import.meta.url, variants, rounds, queriesPerSecond)
+const samples = await compareInFreshProcesses(import.meta.url, variants, rounds, measureThroughput)
 if (samples) {
-  const qps = medians(samples)
-  printMedians(
-    `select 1, ${workers} workers, pool of ${workers}, ${durationMs} ms per process`,
-    qps,
-    'queries/s',
-    rounds,
+  const qps = (name: Variant) => median(samples[name].map((sample) => sample.queriesPerSecond))
+  const cpu = (name: Variant) => median(samples[name].map((sample) => sample.cpuMicrosecondsPerQuery))
+  console.log(
+    `select 1, ${workers} workers, pool of ${workers}, ${durationMs} ms per process (median of ${rounds})`,
   )
-  const target = { atLeast: 0.98 }
-  verdict(
-    'B6',
-    'pg pooled throughput / plain pg.Pool',
-    qps['@rds-iam/pg createPool'] / qps['pg.Pool'],
-    target,
-  )
-  verdict(
-    'B6',
-    'postgres.js throughput / plain postgres()',
-    qps['@rds-iam/postgres createSql'] / qps['postgres()'],
-    target,
-  )
+  for (const name of variants) {
+    console.log(
+      `  ${name.padEnd(28)} ${format(qps(name)).padStart(6)} queries/s  ${format(cpu(name))} µs CPU/query`,
+    )
+  }
+  const pairs = [
+    ['pg', '@rds-iam/pg createPool', 'pg.Pool'],
+    ['postgres.js', '@rds-iam/postgres createSql', 'postgres()'],
+  ] as const
+  for (const [driver, adapter, plain] of pairs) {
+    verdict('B6', `${driver} pooled throughput / plain driver`, qps(adapter) / qps(plain), { atLeast: 0.98 })
+    console.log(`B6 ${driver} client CPU per query / plain driver: ${format(cpu(adapter) / cpu(plain))}`)
+  }
 }

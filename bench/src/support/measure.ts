@@ -21,6 +21,17 @@ export async function timeMs(work: () => Promise<unknown>): Promise<number> {
 }
 
 /**
+ * Milliseconds of CPU this process spends on `work` (all its threads, user and system). On a machine shared with
+ * other work, time spent waiting for a core does not count, so a CPU-bound loop measures steadier than by clock.
+ */
+export async function cpuMs(work: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage()
+  await work()
+  const { user, system } = process.cpuUsage(before)
+  return (user + system) / 1_000
+}
+
+/**
  * Runs every variant once per round, starting each round one variant further on, so that drift in the machine's
  * load and each variant's after-effects (garbage, warm caches) fall on all of them alike. Returns every sample per
  * variant; the first `warmupRounds` are run and thrown away.
