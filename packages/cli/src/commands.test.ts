@@ -164,6 +164,49 @@ describe('rds-iam url', () => {
   })
 })
 
+describe('libpq variables and TLS modes', () => {
+  it('signs psql in from PGHOST, PGPORT, PGUSER, PGDATABASE and PGSSLROOTCERT alone', async () => {
+    const libpqEnv = {
+      ...env,
+      PGHOST: emulator.host,
+      PGPORT: String(emulator.port),
+      PGUSER: user,
+      PGDATABASE: 'postgres',
+      PGSSLROOTCERT: caFile,
+    }
+    const result = await runCli(
+      [
+        'exec',
+        '--token-host',
+        emulator.endpoint,
+        '--',
+        'psql',
+        '-X',
+        '-A',
+        '-t',
+        '-c',
+        'select current_user',
+      ],
+      { env: libpqEnv },
+    )
+    expect(result).toMatchObject({ code: 0, stdout: `${user}\n` })
+  })
+
+  it('refuses PGSSLMODE=disable as invalid usage, also with a CA file given as an option', async () => {
+    const result = await runCli(['url', ...args], { env: { ...env, PGSSLMODE: 'disable' } })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('TLS cannot be turned off')
+  })
+
+  it('gives --ssl-mode require no CA file, since libpq would then verify the chain', async () => {
+    const result = await runCli(['url', ...args, '--ssl-mode', 'require'], { env })
+    const url = result.stdout.trim()
+    expect(new URL(url).searchParams.get('sslmode')).toBe('require')
+    expect(new URL(url).searchParams.has('sslrootcert')).toBe(false)
+    expect(await psqlCurrentUser(url)).toBe(user)
+  })
+})
+
 describe('rds-iam env', () => {
   it('prints export lines that a POSIX shell evaluates for psql', async () => {
     const script = `eval "$(${cliCommandLine(['env', ...args])})" && psql -X -A -t -c 'SELECT current_user' && echo "$PGSSLMODE $PGSSLROOTCERT"`

@@ -123,6 +123,17 @@ describe('rds-iam doctor', () => {
     }
   })
 
+  it('warns at tls with --ssl-mode require and goes on', async () => {
+    const { code, report } = await doctor([...target.args(user), '--ssl-mode', 'require'])
+    expect(code).toBe(0)
+    const tls = report.steps.find((entry) => entry.step === 'tls')
+    expect(tls).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('not verified (ssl-mode require)'),
+    })
+    expect(report.steps.at(-1)).toMatchObject({ step: 'rds_iam', status: 'pass' })
+  })
+
   it('fails at options when nothing names a host', async () => {
     const failure = await expectFailureAt('options', ['--user', user])
     expect(failure.detail).toContain('No database host')

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { IamAuth, IamOptions, SslOptions } from '@rds-iam/core'
-import { createDriverAuth } from '@rds-iam/core/adapter'
+import type { IamAuth, IamOptions, SslMode } from '@rds-iam/core'
+import {
+  type ConnectionSettings,
+  createDriverAuth,
+  mergeConnectionSettings,
+  parseConnectionUrl,
+  readLibpqEnv,
+} from '@rds-iam/core/adapter'
 import type { ConnectionFlags } from './connection-flags'
 import { UsageError } from './exit-codes'
 
@@ -21,8 +27,8 @@ export interface Connection {
  */
 export function openConnection(flags: ConnectionFlags, iam: IamOptions = {}): Connection {
   const rootCertFile = chooseRootCertFile(flags)
-  const ssl = explicitSsl(flags, rootCertFile)
   try {
+    const ssl = explicitSsl(flags, rootCertFile)
     const { auth, database } = createDriverAuth({
       explicit: { host: flags.host, port: flags.port, user: flags.user, database: flags.database, ssl },
       url: flags.url,
@@ -48,15 +54,22 @@ function chooseRootCertFile(flags: ConnectionFlags): string | undefined {
   return file === undefined ? undefined : resolve(file)
 }
 
-// Only the options make an explicit TLS setting; otherwise core takes the URL's sslmode/sslrootcert or the
-// libpq variables.
-function explicitSsl(flags: ConnectionFlags, rootCertFile: string | undefined): SslOptions | undefined {
+// libpq keeps sslmode and sslrootcert apart while core's layers carry one TLS setting, so an option replaces only
+// its own half: a CA file given as an option keeps the mode of the URL or PGSSLMODE, and a mode keeps the CA file.
+function explicitSsl(flags: ConnectionFlags, rootCertFile: string | undefined): ConnectionSettings['ssl'] {
   if (flags.sslMode === undefined && flags.sslRootCert === undefined) return undefined
+  const layered = mergeConnectionSettings(readLibpqEnv(), flags.url ? parseConnectionUrl(flags.url) : {}).ssl
+  const mode = flags.sslMode ?? modeOf(layered)
+  // Core refuses it, with the reason.
+  if (mode === 'disable') return 'disable'
   const ca = rootCertFile === undefined ? undefined : readRootCert(rootCertFile)
-  return {
-    ...(flags.sslMode === undefined ? {} : { mode: flags.sslMode }),
-    ...(ca === undefined ? {} : { ca }),
-  }
+  return { ...(mode === undefined ? {} : { mode }), ...(ca === undefined ? {} : { ca }) }
+}
+
+function modeOf(ssl: ConnectionSettings['ssl']): SslMode | 'disable' | undefined {
+  if (ssl === false) return 'disable'
+  if (typeof ssl === 'string') return ssl
+  return typeof ssl === 'object' ? ssl.mode : undefined
 }
 
 function readRootCert(file: string): string {
