@@ -31,9 +31,9 @@ class Exposure {
     return watch
   }
 
+  // Not SecretWatch.recordValue: it inspects less deep and throws on the circular JSON of driver objects.
   value(label: string, value: unknown): void {
     const watch = this.watchFor(label)
-    watch.recordValue(value)
     watch.recordText(inspect(value, { depth: INSPECT_DEPTH }))
     try {
       watch.recordText(JSON.stringify(value) ?? '')
@@ -49,7 +49,13 @@ class Exposure {
     for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
       if (next === null || seen.has(next)) continue
       seen.add(next)
-      this.watchFor(label).recordError(next)
+      const watch = this.watchFor(label)
+      try {
+        watch.recordError(next)
+      } catch {
+        // An error holding its driver objects has circular JSON: its text and stack are still what a user sees.
+        watch.recordText(`${String(next)}\n${(next as Error).stack ?? ''}`)
+      }
       this.value(label, next)
       const nested = next as { cause?: unknown; original?: unknown; parent?: unknown; errors?: unknown }
       pending.push(
