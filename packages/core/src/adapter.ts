@@ -7,6 +7,6 @@ export {
   parseConnectionUrl,
   readLibpqEnv,
 } from './connection-settings'
-export { createDriverAuth, type DriverAuth, type DriverSettings } from './driver-auth'
+export { createDriverAuth, type DriverAuth, type DriverSettings, driverConfig } from './driver-auth'
 export { loadDefaultCaCertificates } from './ssl'
 export { resetTokenCacheForTesting } from './token-cache'

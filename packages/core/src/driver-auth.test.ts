@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createDriverAuth } from './driver-auth'
+import { createDriverAuth, driverConfig } from './driver-auth'
 
 const endpoint = 'db.cluster-abc.eu-west-1.rds.amazonaws.com'
 
@@ -52,5 +52,39 @@ describe('createDriverAuth', () => {
     expect(() => createDriverAuth({ explicit, precedence: 'url' })).toThrow(
       expect.objectContaining({ code: 'config', hint: expect.stringContaining(variable) }),
     )
+  })
+
+  it.each([42, {}, ''])('refuses a database that is not a non-empty string (%o)', (database) => {
+    expect(() =>
+      createDriverAuth({
+        explicit: { host: 'db.example.com', user: 'app', database: database as string },
+        precedence: 'url',
+      }),
+    ).toThrow(expect.objectContaining({ code: 'config', message: expect.stringContaining('`database`') }))
+  })
+
+  it.each(['url', 'explicit'] as const)(
+    'refuses sslmode=disable in a URL even where explicit options win (%s precedence)',
+    (precedence) => {
+      expect(() =>
+        createDriverAuth({
+          explicit: { ssl: { ca: 'PEM' } },
+          url: 'postgres://app@db.example.com/app?sslmode=disable',
+          precedence,
+        }),
+      ).toThrow(expect.objectContaining({ code: 'ssl-required' }))
+    },
+  )
+})
+
+describe('driverConfig', () => {
+  it('takes no config as an empty one and hands an object back as it is', () => {
+    const config = { host: 'db.example.com' }
+    expect(driverConfig(undefined)).toEqual({})
+    expect(driverConfig(config)).toBe(config)
+  })
+
+  it.each([null, 'postgres://app@db/app', 42, []])('refuses %o with a config error', (config) => {
+    expect(() => driverConfig(config as object)).toThrow(expect.objectContaining({ code: 'config' }))
   })
 })

@@ -41,6 +41,26 @@ export interface DriverSettings {
   iam?: IamOptions
 }
 
+function isTlsOff(ssl: ConnectionSettings['ssl']): boolean {
+  return ssl === 'disable' || ssl === false
+}
+
+/**
+ * For adapters: the driver config a user passed, which may be left out (then the libpq variables say everything),
+ * but is never anything but an object.
+ * @example const { iam, ...options } = driverConfig(config)
+ */
+export function driverConfig<T extends object>(config: T | undefined | null): Partial<T> {
+  if (config === undefined) return {}
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw configError(
+      'The config must be an object.',
+      "Pass the driver's options, e.g. { host, user, database }, or nothing to use PGHOST, PGUSER and PGDATABASE.",
+    )
+  }
+  return config
+}
+
 /** What a driver needs besides its own options: the auth layer and the database to open. */
 export interface DriverAuth {
   auth: IamAuth
@@ -55,7 +75,16 @@ export interface DriverAuth {
 export function createDriverAuth({ explicit, url, precedence, iam = {} }: DriverSettings): DriverAuth {
   const fromUrl = url ? parseConnectionUrl(url) : {}
   const layers = precedence === 'url' ? [explicit, fromUrl] : [fromUrl, explicit]
-  const { host, port, user, database, ssl } = mergeConnectionSettings(readLibpqEnv(), ...layers)
+  const merged = mergeConnectionSettings(readLibpqEnv(), ...layers)
+  const { host, port, user, database } = merged
+  // A URL that says sslmode=disable is a statement about this connection; no other layer may quietly override it.
+  const ssl = isTlsOff(fromUrl.ssl) ? fromUrl.ssl : merged.ssl
+  if (database !== undefined && (typeof database !== 'string' || database === '')) {
+    throw configError(
+      '`database` must be a non-empty string.',
+      "Set `database` to e.g. 'app', or leave it out.",
+    )
+  }
   if (!host) {
     throw configError(
       'No database host: neither the config, the connection string nor PGHOST names one.',

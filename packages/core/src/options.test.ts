@@ -78,6 +78,9 @@ describe('resolveOptions', () => {
     ['a negative maxThrottleMs', { retry: { maxThrottleMs: -5 } }],
     ['a NaN baseDelayMs', { retry: { baseDelayMs: Number.NaN } }],
     ['a clock without now()', { clock: {} as never }],
+    ['cache as a number', { cache: 42 as never }],
+    ['retry as a string', { retry: 'fast' as never }],
+    ['cache as an array', { cache: [] as never }],
   ])('refuses %s with a config error and a hint', (_name, override) => {
     const error = configFailure(override === null ? null : { ...base, ...override })
     expect(error).toMatchObject({ name: 'RdsIamError', code: 'config' })

@@ -51,10 +51,23 @@ export function resolveOptions(options: IamAuthOptions): ResolvedOptions {
     profile:
       options.profile === undefined ? undefined : checkNonEmpty('profile', options.profile, 'a profile name'),
     credentials: checkCredentials(options.credentials),
-    cache: checkCache({ ...DEFAULT_CACHE, ...options.cache }),
-    retry: checkRetry({ ...DEFAULT_RETRY, ...options.retry }),
+    cache: checkCache({
+      ...DEFAULT_CACHE,
+      ...checkBlock('cache', options.cache, '{ minRemainingMs: 60_000 }'),
+    }),
+    retry: checkRetry({
+      ...DEFAULT_RETRY,
+      ...checkBlock('retry', options.retry, '{ maxThrottleMs: 10_000 }'),
+    }),
     clock: checkClock(options.clock ?? Date),
   }
+}
+
+// Spreading a number or a string into the defaults would silently keep the defaults.
+function checkBlock<T extends object>(name: string, value: T | undefined, example: string): T | undefined {
+  if (value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value)))
+    return value
+  throw configError(`\`${name}\` must be an object.`, `Pass e.g. ${name}: ${example}, or leave it out.`)
 }
 
 function checkNonEmpty(name: string, value: unknown, expected: string): string {

@@ -1,6 +1,11 @@
 import type { ConnectionOptions } from 'node:tls'
 import type { IamAuth, IamDriverOptions } from '@rds-iam/core'
-import { type ConnectionFactory, createConnectionHandle, createDriverAuth } from '@rds-iam/core/adapter'
+import {
+  type ConnectionFactory,
+  createConnectionHandle,
+  createDriverAuth,
+  driverConfig,
+} from '@rds-iam/core/adapter'
 import pg from 'pg'
 
 export * from '@rds-iam/core'
@@ -20,8 +25,17 @@ interface ResolvedConfig {
 }
 
 // No argument is legal, as for `new pg.Pool()`: PGHOST, PGUSER and the rest then say everything.
-function resolveConfig(config: IamClientConfig = {}): ResolvedConfig {
-  const { iam, connectionString, ssl, host, port, user, database: named, ...driverOptions } = config
+function resolveConfig(config: IamClientConfig | undefined): ResolvedConfig {
+  const {
+    iam,
+    connectionString,
+    ssl,
+    host,
+    port,
+    user,
+    database: named,
+    ...driverOptions
+  } = driverConfig(config)
   const { auth, database } = createDriverAuth({
     explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
     url: connectionString,
