@@ -52,8 +52,6 @@ function harness(
   return { clock, events, cache, get, generations: () => count, generate }
 }
 
-const settle = () => new Promise((resolve) => setImmediate(resolve))
-
 beforeEach(() => resetTokenCacheForTesting())
 
 describe('token cache', () => {
