@@ -1,35 +1,4 @@
-import { createSql } from '@rds-iam/postgres'
 import { describeConformance } from './src/conformance'
-import type { HeldConnection } from './src/conformance-target'
+import { postgresTarget } from './src/postgres-target'
 
-describeConformance({
-  name: 'postgres',
-  createPool: (config) => {
-    const sql = createSql({ ...config, onnotice: () => {} })
-    return {
-      driver: sql,
-      query: (text) => sql.unsafe(text),
-      // A connection is held by a transaction that waits for its release: `sql.begin` goes through the adapter's
-      // retry, where `sql.reserve` does not (see the adapter).
-      hold: () =>
-        new Promise<HeldConnection>((resolveHeld, rejectHeld) => {
-          let release = (): void => {}
-          const released = new Promise<void>((resolve) => {
-            release = resolve
-          })
-          const transaction = sql.begin(async (tx) => {
-            resolveHeld({
-              query: (text) => tx.unsafe(text),
-              release: async () => {
-                release()
-                await transaction
-              },
-            })
-            await released
-          })
-          transaction.catch(rejectHeld)
-        }),
-      end: () => sql.end({ timeout: 5 }),
-    }
-  },
-})
+describeConformance(postgresTarget('postgres'))
