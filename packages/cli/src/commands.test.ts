@@ -214,6 +214,11 @@ describe('rds-iam env', () => {
     expect(stdout.trim().split('\n')).toEqual([user, `verify-full ${caFile}`])
   })
 
+  it('unsets PGSSLROOTCERT for --ssl-mode require, since libpq would verify against it', async () => {
+    const result = await runCli(['env', ...args, '--ssl-mode', 'require'], { env })
+    expect(result.stdout).toContain("export PGSSLMODE='require'\nunset PGSSLROOTCERT\n")
+  })
+
   it('writes every variable', async () => {
     const result = await runCli(['env', ...args], { env })
     const names = [...result.stdout.matchAll(/^export (\w+)=/gm)].map((match) => match[1])

@@ -128,4 +128,15 @@ describe('rds-iam exec with DATABASE_URL', () => {
     expect(result.stderr).toBe('')
     expect(result).toMatchObject({ code: 0, stdout: `${user}\n` })
   })
+
+  it('unsets a PGHOSTADDR left over from an earlier tunnel', async () => {
+    // Nothing listens on 127.0.0.2: psql would fail there if the stale address reached it.
+    const result = await runCli(
+      ['exec', ...direct.args(user), '--', 'psql', '-X', '-A', '-t', '-c', 'select 1'],
+      {
+        env: { ...direct.env, PGHOSTADDR: '127.0.0.2' },
+      },
+    )
+    expect(result).toMatchObject({ code: 0, stdout: '1\n' })
+  })
 })

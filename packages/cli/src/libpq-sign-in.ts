@@ -4,9 +4,16 @@ import { formatConnectionUrl } from './connection-url'
 import { issueToken } from './issue-token'
 import { libpqTarget } from './libpq-target'
 
-/** What a libpq tool needs to sign in: its variables (with DATABASE_URL) and the same as one URL. */
+/**
+ * The variables a libpq tool signs in with, DATABASE_URL included. `undefined` means unset: a PGHOSTADDR or
+ * PGSSLROOTCERT left in the shell by an earlier `eval "$(rds-iam env)"` would otherwise send psql to an old tunnel
+ * or make libpq verify against a CA the mode does not ask for.
+ */
+export type LibpqVariables = Record<string, string | undefined>
+
+/** What a libpq tool needs to sign in: its variables and the same as one URL. */
 export interface LibpqSignIn {
-  variables: Record<string, string>
+  variables: LibpqVariables
   url: string
   expiresAt: Date
 }
@@ -37,19 +44,17 @@ export async function prepareLibpqSignIn(
     sslMode: auth.sslMode,
     sslRootCert,
   })
-  const variables = Object.fromEntries(
-    Object.entries({
-      PGHOST: target.host,
-      PGHOSTADDR: target.hostaddr,
-      PGPORT: String(target.port),
-      PGUSER: auth.user,
-      PGDATABASE: database,
-      PGPASSWORD: token,
-      PGSSLMODE: auth.sslMode,
-      PGSSLROOTCERT: sslRootCert,
-      DATABASE_URL: url,
-    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  )
+  const variables: LibpqVariables = {
+    PGHOST: target.host,
+    PGHOSTADDR: target.hostaddr,
+    PGPORT: String(target.port),
+    PGUSER: auth.user,
+    PGDATABASE: database,
+    PGPASSWORD: token,
+    PGSSLMODE: auth.sslMode,
+    PGSSLROOTCERT: sslRootCert,
+    DATABASE_URL: url,
+  }
   return { variables, url, expiresAt }
 }
 

@@ -2,19 +2,36 @@
 export const SHELLS = ['sh', 'fish', 'powershell'] as const
 export type Shell = (typeof SHELLS)[number]
 
-/** Lines that set `variables` when the shell evaluates them; every value is quoted, never interpreted. */
-export function formatExports(variables: Record<string, string>, shell: Shell): string {
-  const line = LINE_FORMATS[shell]
+/**
+ * Lines that set `variables` when the shell evaluates them, and unset those that are `undefined`; every value is
+ * quoted, never interpreted.
+ */
+export function formatExports(variables: Record<string, string | undefined>, shell: Shell): string {
+  const { set, unset } = SYNTAX[shell]
   return Object.entries(variables)
-    .map(([name, value]) => `${line(name, value)}\n`)
+    .map(([name, value]) => `${value === undefined ? unset(name) : set(name, value)}\n`)
     .join('')
 }
 
-const LINE_FORMATS: Record<Shell, (name: string, value: string) => string> = {
+interface ShellSyntax {
+  set(name: string, value: string): string
+  unset(name: string): string
+}
+
+const SYNTAX: Record<Shell, ShellSyntax> = {
   // POSIX single quotes take everything literally; a quote itself is closed, escaped and reopened.
-  sh: (name, value) => `export ${name}='${value.replaceAll("'", "'\\''")}'`,
+  sh: {
+    set: (name, value) => `export ${name}='${value.replaceAll("'", "'\\''")}'`,
+    unset: (name) => `unset ${name}`,
+  },
   // fish single quotes only give meaning to \' and \\.
-  fish: (name, value) => `set -gx ${name} '${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`,
+  fish: {
+    set: (name, value) => `set -gx ${name} '${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`,
+    unset: (name) => `set -e ${name}`,
+  },
   // PowerShell single-quoted strings are literal; a quote is doubled.
-  powershell: (name, value) => `$env:${name} = '${value.replaceAll("'", "''")}'`,
+  powershell: {
+    set: (name, value) => `$env:${name} = '${value.replaceAll("'", "''")}'`,
+    unset: (name) => `Remove-Item Env:${name} -ErrorAction SilentlyContinue`,
+  },
 }

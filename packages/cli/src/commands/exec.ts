@@ -27,6 +27,7 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
     minRemainingMs: MIN_TOKEN_LIFE_MS,
   })
   const [file, ...args] = command as [string, ...string[]]
+  // An undefined variable is left out of the child's environment: stale ones from the shell are unset.
   const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...variables } })
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal)
