@@ -60,6 +60,20 @@ describe('startPostgres', () => {
     )
   })
 
+  it('trusts rds_iam members over TLS only with its client certificate', async () => {
+    await query(tcp, 'CREATE ROLE tls_iam LOGIN IN ROLE rds_iam')
+    const asIam = { ...tcp, user: 'tls_iam', password: 'not-needed' }
+    await expect(query(asIam, 'SELECT 1')).rejects.toThrow('connection requires a valid client certificate')
+    const ssl = { ca: server.ca, servername: 'localhost', ...server.clientCertificate }
+    const withCertificate = { ...asIam, ssl }
+    expect(
+      await query(
+        withCertificate,
+        'SELECT current_user AS u, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      ),
+    ).toEqual([{ u: 'tls_iam', ssl: true }])
+  })
+
   it('stops, deletes its folder and frees its port', async () => {
     expect(existsSync(server.socketDir)).toBe(true)
     await server.stop()

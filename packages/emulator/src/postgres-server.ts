@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
-import { createServerCertificates, type ServerCertificates } from './certificates.js'
+import {
+  createClientCertificates,
+  createServerCertificates,
+  type ServerCertificates,
+} from './certificates.js'
 import { cleanupOnExit } from './exit-cleanup.js'
 import { findPostgresBinaries, type PostgresBinaries } from './postgres-binaries.js'
 
@@ -24,6 +28,12 @@ export interface PostgresConnectionInfo {
   database: string
   /** PEM of the CA that signed the TCP listener's certificate (for `localhost` and 127.0.0.1). */
   ca?: string
+  /**
+   * A client certificate the server trusts for `rds_iam` members over TLS on TCP. The emulator presents it to
+   * open an IAM user's session over TLS, so that SQL sees an encrypted session (`pg_stat_ssl`) from the
+   * client's address; without it the emulator opens them on the unix socket.
+   */
+  clientCertificate?: { cert: string; key: string }
 }
 
 /** A running throwaway PostgreSQL. */
@@ -88,13 +98,17 @@ function quoteSetting(value: string | number): string {
   return typeof value === 'number' ? String(value) : `'${value.replaceAll("'", "''")}'`
 }
 
-// IAM users (members of rds_iam) get in over the socket without a password: only the emulator, which has
-// verified their token, opens sessions there for them. Everyone else, and all TCP, needs a real password.
+// IAM users (members of rds_iam) get in without a password only where the emulator, which has verified their
+// token, opens their sessions: over TLS with its client certificate, or on the socket. Everyone else, and any TCP
+// connection without that certificate, needs a real password.
 const PG_HBA = `# TYPE  DATABASE  USER      ADDRESS       METHOD
 local   all       +rds_iam                trust
 local   all       all                     scram-sha-256
+hostssl all       +rds_iam  127.0.0.1/32  trust  clientcert=verify-ca
 hostssl all       all       127.0.0.1/32  scram-sha-256
 `
+// The name in the emulator's client certificate; the trust comes from the CA only this cluster's owner holds.
+const CLIENT_CERTIFICATE_NAME = 'rds-iam-emulator'
 
 /**
  * Starts a throwaway PostgreSQL cluster from the machine's binaries: TLS on (with its own certificate),
@@ -146,7 +160,19 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
   try {
     const password = randomBytes(24).toString('hex')
     const certificates = await createServerCertificates({ hosts: ['localhost', '127.0.0.1'] })
-    const context = { binaries, runAs, dir, dataDir, logFile, password, certificates, options, pgCtl }
+    const client = await createClientCertificates(CLIENT_CERTIFICATE_NAME)
+    const context = {
+      binaries,
+      runAs,
+      dir,
+      dataDir,
+      logFile,
+      password,
+      certificates,
+      clientCa: client.ca,
+      options,
+      pgCtl,
+    }
     const port = await initAndStart(context)
     const info = {
       host: '127.0.0.1',
@@ -156,6 +182,7 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
       password,
       database: 'postgres',
       ca: certificates.ca,
+      clientCertificate: { cert: client.cert, key: client.key },
     }
     await createIamRole(info)
     return { ...info, stop }
@@ -173,6 +200,8 @@ interface InitContext {
   logFile: string
   password: string
   certificates: ServerCertificates
+  /** PEM of the CA whose client certificates may open `rds_iam` members' sessions over TLS. */
+  clientCa: string
   options: PostgresServerOptions
   pgCtl: (args: string[]) => [string, string[]]
 }
@@ -193,6 +222,7 @@ async function initAndStart(context: InitContext): Promise<number> {
   await writeFile(pwfile, context.password, { mode: 0o600 })
   await writeFile(join(dir, 'server.crt'), certificates.cert)
   await writeFile(join(dir, 'server.key'), certificates.key, { mode: 0o600 })
+  await writeFile(join(dir, 'client-ca.crt'), context.clientCa)
   if (runAs) await run(['chown', ['-R', `${runAs.uid}:${runAs.gid}`, dir]])
   await run(
     command(runAs, context.binaries.initdb, [
@@ -208,6 +238,7 @@ async function initAndStart(context: InitContext): Promise<number> {
     ssl: 'on',
     ssl_cert_file: join(dir, 'server.crt'),
     ssl_key_file: join(dir, 'server.key'),
+    ssl_ca_file: join(dir, 'client-ca.crt'),
     // A throwaway cluster: losing it on a crash is fine, waiting for disks is not.
     fsync: 'off',
     synchronous_commit: 'off',

@@ -45,7 +45,7 @@ async function psqlEnv(): Promise<NodeJS.ProcessEnv> {
 }
 
 describe('psql', () => {
-  it('connects with sslmode=verify-full and runs a query', async () => {
+  it('connects with sslmode=verify-full, and SQL sees an encrypted session from the client address', async () => {
     const { stdout } = await run(
       'psql',
       [
@@ -53,13 +53,13 @@ describe('psql', () => {
         '-A',
         '-t',
         '-c',
-        'SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+        'SELECT current_user, ssl, inet_client_addr() FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
         conninfo('verify-full'),
       ],
       { env: await psqlEnv() },
     )
-    // The upstream session runs over the unix socket; TLS ends at the emulator, as at an RDS proxy.
-    expect(stdout.trim()).toBe(`${user}|f`)
+    // The upstream session runs over TLS from 127.0.0.1, where the emulator and its clients are.
+    expect(stdout.trim()).toBe(`${user}|t|127.0.0.1`)
   })
 
   it('is refused without encryption, with the pg_hba message', async () => {

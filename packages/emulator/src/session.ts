@@ -94,23 +94,28 @@ export function startSession(socket: Socket, context: SessionContext): Session {
 
   // Hands the connection to the upstream: the startup message (the upstream trusts IAM users on the
   // emulator's own connection), anything the client already sent after it, then bytes both ways.
-  const handOver = (startupMessage: Buffer): void => {
+  const handOver = async (startupMessage: Buffer, iam: boolean): Promise<void> => {
     clearTimeout(timer)
+    let upstream: Socket
+    try {
+      upstream = await (iam ? context.upstream.connectIamSession() : context.upstream.connect())
+    } catch (error) {
+      context.emit({ type: 'connection-error', message: `upstream: ${(error as Error).message}` })
+      return refuse(upstreamUnreachable)
+    }
+    server = upstream
     // The client may have left while its login was checked; an upstream session opened now would linger.
     if (reader.clientLeft || client.destroyed) {
       destroy()
       return
     }
     const pending = reader.release()
-    const upstream = context.upstream.connect()
-    server = upstream
     upstream.on('error', (error) => {
       context.emit({ type: 'connection-error', message: `upstream: ${error.message}` })
       if (upstream.bytesRead > 0) destroy()
       else refuse(upstreamUnreachable)
     })
-    upstream.write(startupMessage)
-    if (pending.length > 0) upstream.write(pending)
+    upstream.write(pending.length > 0 ? Buffer.concat([startupMessage, pending]) : startupMessage)
     relay(client, upstream, destroy)
   }
 
@@ -175,7 +180,7 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     if (!iam) {
       // The upstream answers a password user itself, protocol negotiation included.
       context.emit({ type: 'passthrough', user, database, encrypted })
-      return handOver(startup.raw)
+      return handOver(startup.raw, false)
     }
     if (!context.controls.admitLogin()) {
       const detail = 'over the throttle() limit'
@@ -194,7 +199,7 @@ export function startSession(socket: Socket, context: SessionContext): Session {
       return reject(rejection, errorResponse(pamAuthenticationFailed(user)))
     }
     context.emit({ type: 'auth-accepted', user, database, accessKeyId: verdict.accessKeyId })
-    handOver(upstreamStartupMessage(startup, parameters))
+    return handOver(upstreamStartupMessage(startup, parameters), true)
   }
 
   const negotiate = async (): Promise<void> => {

@@ -1,12 +1,19 @@
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import pg from 'pg'
 import type { PostgresConnectionInfo } from './postgres-server.js'
+import { connectPostgresTls } from './postgres-tls.js'
 
 /** The real PostgreSQL behind the emulator, reached over its unix socket. */
 export interface Upstream {
-  /** A new raw connection, for a session or a CancelRequest. */
+  /** A new connection on the unix socket: for a password user's session, or a CancelRequest. */
   connect(): Socket
+  /**
+   * A new connection for an IAM user's session: TLS over TCP with the emulator's client certificate when the
+   * upstream has one (so SQL sees an encrypted session from 127.0.0.1, as on RDS), else the unix socket.
+   */
+  connectIamSession(): Promise<Socket>
   /** True when `user` is a member (directly or through other roles) of `rds_iam`. */
   isIamUser(user: string): Promise<boolean>
   /** Runs SQL as the superuser. */
@@ -84,8 +91,13 @@ export function createUpstream(info: PostgresConnectionInfo): Upstream {
     }
   }
 
+  const { clientCertificate } = info
+  const sessionTls = clientCertificate && createSecureContext({ ...clientCertificate, ca: info.ca })
+
   return {
     connect: () => connect(socketPath),
+    connectIamSession: async () =>
+      sessionTls ? connectPostgresTls(info.host, info.port, sessionTls) : connect(socketPath),
     async isIamUser(user) {
       const [row] = await query<{ iam: boolean }>(IS_IAM_USER, [user])
       return row?.iam === true
