@@ -8,10 +8,7 @@ export * from '@rds-iam/core'
 
 /** postgres.js options without a password (the token is the password) plus `ssl` policy and `iam`. */
 export interface IamSqlOptions
-  extends Omit<
-      postgres.Options<Record<string, postgres.PostgresType>>,
-      'pass' | 'password' | 'ssl' | 'socket'
-    >,
+  extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'pass' | 'password' | 'ssl'>,
     IamDriverOptions {}
 
 /**
@@ -138,14 +135,15 @@ function withConnectRetry(sql: postgres.Sql, auth: IamAuth, timeoutMs: number | 
       )
   }
 
+  // The only work a query gets: one function that passes failures after sending straight on. A cursor replaces
+  // resolve/reject on each batch, so cursors are left to postgres.js.
   function watch(query: PendingQuery): void {
-    const settle = { resolve: query.resolve, reject: query.reject }
+    const { reject } = query
     const chargedBefore = charged
-    // A cursor replaces resolve/reject on each batch, so cursors are left to postgres.js.
     query.reject = (error) =>
       query.state === null
-        ? retryUnsent(query, { unsent: error, chargedBefore }, settle)
-        : settle.reject(error)
+        ? retryUnsent(query, { unsent: error, chargedBefore }, { resolve: query.resolve, reject })
+        : reject(error)
   }
 
   const watched =
