@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CliEmulator, startCliEmulator } from './testing/cli-emulator'
@@ -161,6 +161,25 @@ describe('rds-iam doctor', () => {
       expect(failure.fix).toContain(`Could not reach 127.0.0.1:${stopped.emulator.port}`)
     } finally {
       await stopped.close()
+    }
+  })
+
+  it.each([
+    [
+      'answers the TLS request with N',
+      (socket: Socket) => socket.once('data', () => socket.write('N')),
+      'does not offer TLS',
+    ],
+    ['never answers', () => {}, 'timed out after 5 s'],
+  ])('fails at tls when the server %s', async (_case, serve, detail) => {
+    const server = createNetServer(serve)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const args = [...without('--port'), '--port', String((server.address() as AddressInfo).port)]
+      const failure = await expectFailureAt('tls', args)
+      expect(failure.detail).toContain(detail)
+    } finally {
+      server.close()
     }
   })
 

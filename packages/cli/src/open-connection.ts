@@ -51,7 +51,8 @@ export function openConnection(flags: ConnectionFlags, iam: IamOptions = {}): Co
 function chooseRootCertFile(flags: ConnectionFlags): string | undefined {
   const fromUrl = flags.url ? urlParameter(flags.url, 'sslrootcert') : undefined
   const file = flags.sslRootCert ?? fromUrl ?? (process.env.PGSSLROOTCERT || undefined)
-  return file === undefined ? undefined : resolve(file)
+  // libpq's `system` is no file but the trusted roots, which the default bundle covers (and core reads it so).
+  return file === undefined || file === 'system' ? undefined : resolve(file)
 }
 
 // libpq keeps sslmode and sslrootcert apart while core's layers carry one TLS setting, so an option replaces only

@@ -4,7 +4,7 @@ import { classifyError, type IamAuth, inferRegion } from '@rds-iam/core'
 import { readCertificateFacts } from '../certificate-facts'
 import { type DoctorStep, fail, pass, type StepOutcome, warn } from '../doctor-step'
 import { errorParts } from '../error-parts'
-import { withNetworkTimeout } from '../network-timeout'
+import { NETWORK_TIMEOUT_MS } from '../network-timeout'
 import { postgresTlsHandshake } from '../postgres-tls-handshake'
 import { tunnelFix } from '../tunnel-fix'
 
@@ -19,10 +19,7 @@ export const tlsStep: DoctorStep = {
     let socket: TLSSocket
     try {
       context.tlsOptions = await auth.tls()
-      socket = await withNetworkTimeout(
-        postgresTlsHandshake(auth.host, auth.port, context.tlsOptions),
-        'the TLS handshake',
-      )
+      socket = await postgresTlsHandshake(auth.host, auth.port, context.tlsOptions, NETWORK_TIMEOUT_MS)
     } catch (error) {
       const { summary, hint } = errorParts(error)
       const fix =
