@@ -3,7 +3,7 @@ import type { Emulator } from '@rds-iam/emulator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SwitchableProvider, switchableProvider } from './credential-schedule'
 import { type ProcessWatch, summarize, watchProcess, withDeadline } from './load'
-import { runLoadScenario, startRecordedEmulator, type TargetRun } from './scenario'
+import { configFor, runLoadScenario, startRecordedEmulator, type TargetRun } from './scenario'
 import { readSettings } from './settings'
 import { type ReliabilityTarget, roleName, type Tuning, targets } from './targets'
 
@@ -65,9 +65,7 @@ describe('R3 faults under load', () => {
   const healthy = new Map<ReliabilityTarget, number>()
 
   async function healthChecks(target: ReliabilityTarget, provider: SwitchableProvider): Promise<number> {
-    const user = roleName('r3', target)
-    const base = emulator.adapterOptions(user)
-    const config = { ...base, iam: { ...base.iam, credentials: () => provider.provide() } }
+    const config = configFor(emulator, roleName('r3', target), { credentials: () => provider.provide() })
     // An adapter that refuses this valid config passes no health check; its test names the open error.
     const session = await Promise.resolve()
       .then(() => target.open(config, TUNING))

@@ -1,5 +1,11 @@
 import type { IamEvent } from '@rds-iam/core'
-import { type Emulator, type EmulatorEvent, type EmulatorOptions, startEmulator } from '@rds-iam/emulator'
+import {
+  type AdapterOptions,
+  type Emulator,
+  type EmulatorEvent,
+  type EmulatorOptions,
+  startEmulator,
+} from '@rds-iam/emulator'
 import { inject } from 'vitest'
 import { createTally, describeFailure, runLoad, type Tally, withDeadline } from './load'
 import { type ReliabilityTarget, roleName, type Session, type Tuning } from './targets'
@@ -28,6 +34,16 @@ export async function startRecordedEmulator(
       ).length,
   }
   return { emulator, server }
+}
+
+/** The emulator's valid config for `user`, with `iam` options laid over its own. */
+export function configFor(
+  emulator: Emulator,
+  user: string,
+  iam: Record<string, unknown> = {},
+): AdapterOptions & { iam: Record<string, unknown> } {
+  const valid = emulator.adapterOptions(user)
+  return { ...valid, iam: { ...valid.iam, ...iam } }
 }
 
 /** The events one adapter's IamAuth emitted. */
@@ -109,10 +125,9 @@ export async function runLoadScenario(
       openErrors: [],
     }
     runs.set(target, run)
-    const base = emulator.adapterOptions(user)
-    const iam = { ...base.iam, ...options.iam?.(target), onEvent: run.events.onEvent }
+    const config = configFor(emulator, user, { ...options.iam?.(target), onEvent: run.events.onEvent })
     try {
-      sessions.push([target, target.open({ ...base, iam }, tuning)])
+      sessions.push([target, target.open(config, tuning)])
     } catch (error) {
       run.openErrors.push(describeFailure(error))
     }

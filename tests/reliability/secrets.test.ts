@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSecretWatch, type SecretWatch } from '../src/secret-watch'
 import { type CredentialGeneration, temporaryCredentials } from './credential-schedule'
 import { type ProcessWatch, watchProcess, withDeadline } from './load'
-import { startRecordedEmulator } from './scenario'
+import { configFor, startRecordedEmulator } from './scenario'
 import { type ReliabilityTarget, roleName, type Session, type Tuning, targets } from './targets'
 
 // R6: every kind of failure, driven through each adapter with a logger and onEvent capturing everything; then
@@ -18,12 +18,15 @@ const TUNING: Tuning = { max: 4, idleTimeoutMs: 1_000, connectTimeoutMs: 1_500 }
 // R3 judges hangs; here an operation still pending after this is left behind and counted, so the run stays short.
 const DEADLINE_MS = 4_000
 const INSPECT_DEPTH = 12
+const DENIED_SUFFIX = '_denied'
 
 /** Everything a user could see, kept per source so a leak names where it was found without showing it. */
 class Exposure {
   private readonly sources: { label: string; watch: SecretWatch }[] = []
   /** Failure kinds whose operation was still pending at the deadline. */
   readonly hung: string[] = []
+  /** Failure kinds that failed nowhere: the search would then cover less than it claims. */
+  readonly unfailed: string[] = []
 
   private watchFor(label: string): SecretWatch {
     const watch = createSecretWatch()
@@ -88,24 +91,22 @@ interface Drive {
   target: ReliabilityTarget
   emulator: Emulator
   exposure: Exposure
-  /** The valid config of this adapter's user, with the capturing logger and onEvent. */
-  valid(): AdapterOptions & { iam: Record<string, unknown> }
+  /** The valid config of this adapter's user, with the capturing logger and onEvent, and `iam` laid over it. */
+  valid(iam?: Record<string, unknown>): AdapterOptions & { iam: Record<string, unknown> }
   /** Opens a session (a refusal is recorded), runs one operation, records everything, ends it. */
   attempt(kind: string, config: unknown, during?: (session: Session) => Promise<void>): Promise<void>
 }
 
 interface FailureKind {
   name: string
+  /** Whether its operation must fail (or hang): false where a retry or a later query may hide the fault. */
+  fails: boolean
   drive(context: Drive): Promise<void>
 }
 
 function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
-  const withIam = (context: Drive, iam: Record<string, unknown>) => {
-    const valid = context.valid()
-    return { ...valid, iam: { ...valid.iam, ...iam } }
-  }
   const asUser = async (context: Drive, suffix: string, create: (user: string) => Promise<void>) => {
-    const user = `${roleName('r6', context.target)}_${suffix}`
+    const user = `${roleName('r6', context.target)}${suffix}`
     await create(user)
     const valid = context.valid()
     return { ...valid, user }
@@ -113,6 +114,7 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
   return [
     {
       name: 'signed in, a connection held',
+      fails: false,
       drive: (context) =>
         context.attempt('signed in', context.valid(), async (session) => {
           const held = await session.hold()
@@ -123,6 +125,7 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'rejected once, retried',
+      fails: false,
       drive: async (context) => {
         context.emulator.rejectNext(1)
         await context.attempt('rejected once', context.valid())
@@ -130,13 +133,18 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'token refused by policy',
+      fails: true,
       drive: async (context) =>
-        context.attempt('refused by policy', await asUser(context, 'denied', context.emulator.createIamUser)),
+        context.attempt(
+          'refused by policy',
+          await asUser(context, DENIED_SUFFIX, context.emulator.createIamUser),
+        ),
     },
     {
       name: 'credentials expired at the server',
+      fails: true,
       drive: async (context) => {
-        const config = withIam(context, { credentials: { ...shortLived } })
+        const config = context.valid({ credentials: { ...shortLived } })
         context.emulator.setClockOffset(shortLived.expiration.getTime() - Date.now() + 60_000)
         try {
           await context.attempt('credentials expired', config)
@@ -147,10 +155,11 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'throttled',
+      fails: true,
       drive: async (context) => {
         context.emulator.throttle(0)
         try {
-          await context.attempt('throttled', withIam(context, { retry: { maxThrottleMs: 800 } }))
+          await context.attempt('throttled', context.valid({ retry: { maxThrottleMs: 800 } }))
         } finally {
           context.emulator.throttle(null)
         }
@@ -158,20 +167,22 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'not an IAM user',
+      fails: true,
       drive: async (context) =>
         context.attempt(
           'not an IAM user',
-          await asUser(context, 'plain', (user) =>
+          await asUser(context, '_plain', (user) =>
             context.emulator.createPasswordUser(user, 'a-password-of-its-own'),
           ),
         ),
     },
     {
       name: 'credential provider throwing',
+      fails: true,
       drive: (context) =>
         context.attempt(
           'provider throwing',
-          withIam(context, {
+          context.valid({
             credentials: async () => {
               throw new Error('the credential service is down')
             },
@@ -180,14 +191,16 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'unknown profile',
+      fails: true,
       drive: (context) =>
         context.attempt(
           'unknown profile',
-          withIam(context, { credentials: undefined, profile: 'no-such-profile' }),
+          context.valid({ credentials: undefined, profile: 'no-such-profile' }),
         ),
     },
     {
       name: 'new connections refused',
+      fails: true,
       drive: async (context) => {
         context.emulator.refuseNew(true)
         try {
@@ -199,6 +212,7 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'connections dropped while held',
+      fails: false,
       drive: (context) =>
         context.attempt('dropped connections', context.valid(), async (session) => {
           const held = await session.hold()
@@ -211,6 +225,7 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'sign-in slower than the connect timeout',
+      fails: true,
       drive: async (context) => {
         context.emulator.delayAuth(TUNING.connectTimeoutMs + 1_000)
         try {
@@ -222,20 +237,24 @@ function failureKinds(shortLived: CredentialGeneration): FailureKind[] {
     },
     {
       name: 'certificate not trusted',
+      fails: true,
       drive: (context) =>
         context.attempt('untrusted certificate', { ...context.valid(), ssl: 'verify-full' }),
     },
     {
       name: 'region missing',
+      fails: true,
       drive: (context) =>
-        context.attempt('region missing', withIam(context, { region: undefined, tokenHost: undefined })),
+        context.attempt('region missing', context.valid({ region: undefined, tokenHost: undefined })),
     },
     {
       name: 'TLS turned off',
+      fails: true,
       drive: (context) => context.attempt('TLS turned off', { ...context.valid(), ssl: 'disable' }),
     },
     {
       name: 'invalid port',
+      fails: true,
       drive: (context) => context.attempt('invalid port', { ...context.valid(), port: 'not-a-port' }),
     },
   ]
@@ -269,7 +288,11 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
   }
 
   async function driveAll(target: ReliabilityTarget): Promise<void> {
-    const { emulator } = await startRecordedEmulator({ credentials: [longLived, shortLived] })
+    const { emulator } = await startRecordedEmulator({
+      credentials: [longLived, shortLived],
+      // The `rds-db:connect` policy of the emulator denies the users the 'token refused by policy' kind makes.
+      policy: ({ user }) => !user.endsWith(DENIED_SUFFIX),
+    })
     emulators.push(emulator)
     const exposure = new Exposure()
     exposures.set(target, exposure)
@@ -281,26 +304,29 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
         (...args: unknown[]) => exposure.value(`logger.${level}`, args),
       ]),
     )
+    // Whether the kind being driven made an operation fail.
+    let failed = false
     const context: Drive = {
       target,
       emulator,
       exposure,
-      valid: () => {
-        const valid = emulator.adapterOptions(user)
-        return {
-          ...valid,
-          iam: { ...valid.iam, logger, onEvent: (event: unknown) => exposure.value('onEvent', event) },
-        }
-      },
+      valid: (iam = {}) =>
+        configFor(emulator, user, {
+          logger,
+          onEvent: (event: unknown) => exposure.value('onEvent', event),
+          ...iam,
+        }),
       async attempt(kind, config, during) {
         let session: Session
         try {
           session = target.open(config, TUNING)
         } catch (error) {
+          failed = true
           exposure.error(`${kind}: refused at creation`, error)
           return
         }
         const result = await withDeadline(session.cycle(), DEADLINE_MS)
+        failed ||= result === 'hung' || !result.ok
         if (result === 'hung') exposure.hung.push(kind)
         else if (!result.ok) exposure.error(`${kind}: operation`, result.error)
         if (during) await during(session).catch((error: unknown) => exposure.error(`${kind}: held`, error))
@@ -311,7 +337,11 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
         )
       },
     }
-    for (const kind of kinds) await kind.drive(context)
+    for (const kind of kinds) {
+      failed = false
+      await kind.drive(context)
+      if (kind.fails && !failed) exposure.unfailed.push(kind.name)
+    }
     await collectSignature(emulator.adapterOptions(user))
   }
 
@@ -332,7 +362,8 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
           `(logs, events, errors with stacks and causes, inspect depth ${INSPECT_DEPTH} and JSON of pools, clients, ` +
           `sockets), ${signatures.size} token signatures and 4 keys looked for: ${leaks.length} leaking outputs` +
           (leaks.length ? ` (${leaks.join('; ')})` : '') +
-          `; still pending after ${DEADLINE_MS / 1000} s: ${exposure.hung.join(', ') || 'none'}`,
+          `; still pending after ${DEADLINE_MS / 1000} s: ${exposure.hung.join(', ') || 'none'}` +
+          `; kinds that did not fail: ${exposure.unfailed.join(', ') || 'none'}`,
       )
     }
   }, 180_000)
@@ -356,6 +387,7 @@ describe('R6 secrets: no token, secret key or session token in anything a user c
     it(`${target.name}: nothing shows a token, a secret key or a session token`, () => {
       const exposure = exposures.get(target)!
       expect(exposure.outputs()).toBeGreaterThan(kinds.length * 3)
+      expect(exposure.unfailed).toEqual([])
       expect(exposure.leaks(secretsByKind())).toEqual([])
     })
   }
