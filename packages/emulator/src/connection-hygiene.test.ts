@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Emulator } from './start-emulator.js'
 import { signToken, startTestEmulator, uniqueName } from './testing/emulator-fixtures.js'
 import {
-  dialEmulatorTls,
-  inbox,
+  openLogin,
+  openSession,
   parseBackendMessages,
   passwordMessage,
   queryMessage,
@@ -21,9 +21,6 @@ beforeAll(async () => {
 })
 
 afterAll(() => emulator?.close())
-
-const hasMessage = (type: string) => (messages: { type: string }[]) =>
-  messages.some((message) => message.type === type)
 
 /**
  * A raw client that keeps its own side open after the server ends its side, as a stubborn client does, and
@@ -97,11 +94,8 @@ describe('a client that leaves', () => {
   it('during a delayed login gets no session and is not counted as accepted', async () => {
     emulator.delayAuth(300)
     try {
-      const secure = await dialEmulatorTls(emulator)
-      const received = inbox(secure)
-      secure.write(startupMessage({ user, database: 'postgres' }))
-      await received.until(hasMessage('R'))
-      secure.end(passwordMessage(await signToken(emulator, user)))
+      const { socket } = await openLogin(emulator, user)
+      socket.end(passwordMessage(await signToken(emulator, user)))
       await emulator.waitForEvent((event) => event.type === 'client-left' && event.user === user)
       expect(emulator.events.filter((event) => event.type === 'auth-accepted')).toEqual([])
       expect(emulator.stats().accepted).toBe(0)
@@ -111,13 +105,8 @@ describe('a client that leaves', () => {
   })
 
   it('by half-closing after a query still receives the whole result', async () => {
-    const secure = await dialEmulatorTls(emulator)
-    const received = inbox(secure)
-    secure.write(startupMessage({ user, database: 'postgres' }))
-    await received.until(hasMessage('R'))
-    secure.write(passwordMessage(await signToken(emulator, user)))
-    await received.until(hasMessage('Z'))
-    secure.end(queryMessage("SELECT pg_sleep(0.3), 'still here' AS answer"))
+    const { socket, received } = await openSession(emulator, user, await signToken(emulator, user))
+    socket.end(queryMessage("SELECT pg_sleep(0.3), 'still here' AS answer"))
     const messages = parseBackendMessages(await received.closed())
     const row = messages.find((message) => message.type === 'D')
     expect(row?.body.toString('utf8')).toContain('still here')

@@ -11,6 +11,7 @@ import {
   type BackendMessage,
   dialEmulator,
   dialEmulatorTls,
+  hasMessage,
   inbox,
   parseBackendMessages,
   passwordMessage,
@@ -47,7 +48,7 @@ async function exchange(startup: Buffer, afterRequest?: Buffer): Promise<Backend
   const received = inbox(secure)
   secure.write(startup)
   if (afterRequest) {
-    await received.until((messages) => messages.some((message) => message.type === 'R'))
+    await received.until(hasMessage('R'))
     secure.write(afterRequest)
   }
   return parseBackendMessages(await received.closed())
@@ -124,7 +125,7 @@ describe('answers to the startup message, in PostgreSQL order', () => {
       expect(request).toEqual(passwordRequest)
       // The upstream session is opened as 3.0, so the client is not told twice.
       secure.write(passwordMessage(await signToken(emulator, user)))
-      const session = await received.until((messages) => messages.some((message) => message.type === 'Z'))
+      const session = await received.until(hasMessage('Z'))
       expect(session.slice(2).filter((message) => message.type === 'v')).toEqual([])
       expect(session[2]).toEqual(expect.objectContaining({ type: 'R', body: Buffer.from([0, 0, 0, 0]) }))
     } finally {

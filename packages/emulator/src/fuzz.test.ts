@@ -11,7 +11,8 @@ import {
   dialEmulator,
   dialEmulatorTls,
   GSSENC_REQUEST,
-  inbox,
+  openLogin,
+  openSession,
   passwordMessage,
   queryMessage,
   SSL_REQUEST,
@@ -103,13 +104,10 @@ const stages: { name: string; enter: () => Promise<{ socket: Socket; valid: Buff
   },
   {
     name: 'when the password is asked for',
-    enter: async () => {
-      const socket = await dialEmulatorTls(emulator)
-      const received = inbox(socket)
-      socket.write(startupMessage({ user: iamUser, database: 'postgres' }))
-      await received.until((messages) => messages.some((message) => message.type === 'R'))
-      return { socket, valid: passwordMessage(token) }
-    },
+    enter: async () => ({
+      socket: (await openLogin(emulator, iamUser)).socket,
+      valid: passwordMessage(token),
+    }),
   },
   {
     name: 'in a password user’s upstream login',
@@ -121,15 +119,10 @@ const stages: { name: string; enter: () => Promise<{ socket: Socket; valid: Buff
   },
   {
     name: 'in an authenticated session',
-    enter: async () => {
-      const socket = await dialEmulatorTls(emulator)
-      const received = inbox(socket)
-      socket.write(startupMessage({ user: iamUser, database: 'postgres' }))
-      await received.until((messages) => messages.some((message) => message.type === 'R'))
-      socket.write(passwordMessage(token))
-      await received.until((messages) => messages.some((message) => message.type === 'Z'))
-      return { socket, valid: queryMessage('SELECT 1') }
-    },
+    enter: async () => ({
+      socket: (await openSession(emulator, iamUser, token)).socket,
+      valid: queryMessage('SELECT 1'),
+    }),
   },
 ]
 

@@ -153,3 +153,33 @@ export function inbox(socket: Socket): Inbox {
 export function receiveUntilClosed(socket: Socket, timeoutMs = 10_000): Promise<Buffer> {
   return inbox(socket).closed(timeoutMs)
 }
+
+/** A readiness check for {@link Inbox.until}: a message of `type` has arrived. */
+export const hasMessage =
+  (type: string) =>
+  (messages: BackendMessage[]): boolean =>
+    messages.some((message) => message.type === type)
+
+/** A verified TLS connection whose login as IAM user `user` reached the password request. */
+export async function openLogin(
+  emulator: Emulator,
+  user: string,
+): Promise<{ socket: TLSSocket; received: Inbox }> {
+  const socket = await dialEmulatorTls(emulator)
+  const received = inbox(socket)
+  socket.write(startupMessage({ user, database: 'postgres' }))
+  await received.until(hasMessage('R'))
+  return { socket, received }
+}
+
+/** A connection logged in as IAM user `user` with `token`, ready for a query. */
+export async function openSession(
+  emulator: Emulator,
+  user: string,
+  token: string,
+): Promise<{ socket: TLSSocket; received: Inbox }> {
+  const login = await openLogin(emulator, user)
+  login.socket.write(passwordMessage(token))
+  await login.received.until(hasMessage('Z'))
+  return login
+}
