@@ -137,26 +137,23 @@ function withConnectRetry(sql: postgres.Sql, auth: IamAuth, timeoutMs: number | 
 
   // The only work a query gets: one function that passes failures after sending straight on. A cursor replaces
   // resolve/reject on each batch, so cursors are left to postgres.js.
-  function watch(query: PendingQuery): void {
-    const { reject } = query
+  function watchIfQuery<T>(value: T): T {
+    if (!isQuery(value)) return value
+    const { reject } = value
     const chargedBefore = charged
-    query.reject = (error) =>
-      query.state === null
-        ? retryUnsent(query, { unsent: error, chargedBefore }, { resolve: query.resolve, reject })
+    value.reject = (error) =>
+      value.state === null
+        ? retryUnsent(value, { unsent: error, chargedBefore }, { resolve: value.resolve, reject })
         : reject(error)
+    return value
   }
-
   const watched =
     <A extends unknown[]>(create: (...args: A) => unknown) =>
-    (...args: A): unknown => {
-      const query = create(...args)
-      if (isQuery(query)) watch(query)
-      return query
-    }
+    (...args: A): unknown =>
+      watchIfQuery(create(...args))
   // `sql.begin` sends its BEGIN through `sql.unsafe`, so transactions get the retry from the watched unsafe.
   // `sql.reserve` is left alone: postgres.js keeps a reservation whose connect failed in its queue and later
   // hands it a connection nobody releases, so retrying it would leak one connection per failed attempt.
   Object.assign(sql, { unsafe: watched(sql.unsafe), file: watched(sql.file) })
-  const tagged = watched(sql as unknown as (...args: unknown[]) => unknown)
-  return new Proxy(sql, { apply: (_target, _this, args: unknown[]) => tagged(...args) })
+  return new Proxy(sql, { apply: (target, self, args) => watchIfQuery(Reflect.apply(target, self, args)) })
 }
