@@ -94,7 +94,10 @@ async function demoFailures(emulator: Emulator): Promise<void> {
   await emulator.createPasswordUser('plain_user', 'not-an-iam-user')
   const attempts: Array<[string, () => Promise<unknown>]> = [
     // `false` is not in the types; JavaScript callers and driver configs pass it anyway.
-    ['ssl: false', async () => createPool({ host: emulator.host, user: DEMO_USER, ssl: false as unknown as true })],
+    [
+      'ssl: false',
+      async () => createPool({ host: emulator.host, user: DEMO_USER, ssl: false as unknown as true }),
+    ],
     ['no rds_iam', () => createPool(connectionFor(emulator, 'plain_user')).query('select 1')],
   ]
   for (const [label, attempt] of attempts) {
