@@ -1,6 +1,5 @@
 // Loads vitest's own types so that the ProvidedContext augmentation below has a module to extend.
 import type {} from 'vitest'
-import type { TestProject } from 'vitest/node'
 import { type PostgresConnectionInfo, startPostgres } from '../postgres-server.js'
 
 declare module 'vitest' {
@@ -8,6 +7,14 @@ declare module 'vitest' {
     /** The throwaway PostgreSQL of this test run: pass it as `upstream` to `startEmulator`. */
     postgres: PostgresConnectionInfo
   }
+}
+
+/**
+ * The one thing this setup needs from Vitest's `TestProject`. Named here rather than imported from `vitest/node`
+ * so the entry does not depend on one Vitest major's internals: any Vitest from 3 on passes its project.
+ */
+export interface ProvidingProject {
+  provide(key: 'postgres', value: PostgresConnectionInfo): void
 }
 
 /**
@@ -20,7 +27,7 @@ declare module 'vitest' {
  * // a test file
  * const emulator = await startEmulator({ upstream: inject('postgres') })
  */
-export async function setup(project: TestProject): Promise<() => Promise<void>> {
+export async function setup(project: ProvidingProject): Promise<() => Promise<void>> {
   const { stop, ...postgres } = await startPostgres()
   project.provide('postgres', postgres)
   return stop
