@@ -14,7 +14,7 @@ const settings = readSettings()
 const HEALTH_CHECKS = 40
 const WARM_UP_MS = 300
 const RECOVERY_MS = 1_000
-const TUNING: Tuning = { max: settings.workers, idleTimeoutMs: 1_000, connectTimeoutMs: 5_000 }
+const TUNING: Tuning = { max: settings.workers, idleTimeoutMs: 200, connectTimeoutMs: 5_000 }
 const MAX_THROTTLE_MS = 4_000
 // Longer than anything a correct adapter may take: its connect timeout plus its throttling budget, and slack.
 const DEADLINE_MS = TUNING.connectTimeoutMs + MAX_THROTTLE_MS + 6_000
@@ -96,7 +96,8 @@ describe('R3 faults under load', () => {
             workers: Math.max(1, Math.round(settings.workers / 2)),
             tuning: TUNING,
             deadlineMs: DEADLINE_MS,
-            maxPauseMs: 50,
+            // With the short idle timeout, pauses let connections close, so pools keep opening new ones into each fault.
+            maxPauseMs: 300,
             iam: () => ({ credentials: () => provider.provide(), retry: { maxThrottleMs: MAX_THROTTLE_MS } }),
             label: `${fault.name}, `,
             during: async () => {
