@@ -11,7 +11,7 @@ import {
   prebuiltTls,
   signerFor,
 } from './support/database'
-import { compareInFreshProcesses, median, timeMs } from './support/measure'
+import { type Cost, compareInFreshProcesses, measureCost, median, medianCost } from './support/measure'
 import { format, verdict } from './support/report'
 
 const connections = 200
@@ -39,34 +39,36 @@ function createColdPool(variant: Variant, database: BenchDatabase, countToken: (
   })
 }
 
-async function connectAll(
-  variant: Variant,
-  database: BenchDatabase,
-): Promise<{ ms: number; tokens: number }> {
+async function connectAll(variant: Variant, database: BenchDatabase): Promise<Cost & { tokens: number }> {
   let tokens = 0
   let pool: pg.Pool | undefined
-  const ms = await timeMs(async () => {
+  const cost = await measureCost(async () => {
     pool = createColdPool(variant, database, () => tokens++)
     const clients = await Promise.all(Array.from({ length: connections }, () => pool!.connect()))
     for (const client of clients) client.release()
   })
   await pool?.end()
-  return { ms, tokens }
+  return { ...cost, tokens }
 }
 
 const runs = await compareInFreshProcesses(import.meta.url, variants, 3, connectAll)
 if (runs) {
-  const ms = (name: Variant) => median(runs[name].map((run) => run.ms))
+  const cost = (name: Variant) => medianCost(runs[name])
   const tokens = (name: Variant) => median(runs[name].map((run) => run.tokens))
   console.log(
     `${connections} concurrent connects on a cold pool (median of ${runs['rds-iam'].length} processes each)`,
   )
-  console.log(
-    `  hand-written, a token per connection  ${format(ms('hand-written'))} ms, ${tokens('hand-written')} tokens`,
-  )
-  console.log(
-    `  @rds-iam/pg createPool                ${format(ms('rds-iam'))} ms, ${tokens('rds-iam')} tokens`,
-  )
-  verdict('B2', 'cold pool time / hand-written', ms('rds-iam') / ms('hand-written'), { atMost: 1 })
+  for (const [name, label] of [
+    ['hand-written', 'hand-written, a token per connection'],
+    ['rds-iam', '@rds-iam/pg createPool'],
+  ] as const) {
+    const { wallMs, cpuMs } = cost(name)
+    console.log(
+      `  ${label.padEnd(37)} ${format(wallMs)} ms, ${format(cpuMs)} ms client CPU, ${tokens(name)} tokens`,
+    )
+  }
+  const ratio = (measure: keyof Cost) => cost('rds-iam')[measure] / cost('hand-written')[measure]
+  verdict('B2', 'cold pool time / hand-written', ratio('wallMs'), { atMost: 1 })
+  verdict('B2', 'cold pool client CPU / hand-written', ratio('cpuMs'), { atMost: 1 })
   verdict('B2', 'cold pool token generations', tokens('rds-iam'), { atMost: 1 })
 }

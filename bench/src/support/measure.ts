@@ -31,6 +31,28 @@ export async function cpuMs(work: () => Promise<unknown>): Promise<number> {
   return (user + system) / 1_000
 }
 
+export interface Cost {
+  wallMs: number
+  cpuMs: number
+}
+
+/** Both the clock time and this process's CPU time of `work`. */
+export async function measureCost(work: () => Promise<unknown>): Promise<Cost> {
+  let wallMs = 0
+  const spent = await cpuMs(async () => {
+    wallMs = await timeMs(work)
+  })
+  return { wallMs, cpuMs: spent }
+}
+
+/** The median of each of a variant's costs. */
+export function medianCost(samples: readonly Cost[]): Cost {
+  return {
+    wallMs: median(samples.map((sample) => sample.wallMs)),
+    cpuMs: median(samples.map((sample) => sample.cpuMs)),
+  }
+}
+
 /**
  * Runs every variant once per round, starting each round one variant further on, so that drift in the machine's
  * load and each variant's after-effects (garbage, warm caches) fall on all of them alike. Returns every sample per
