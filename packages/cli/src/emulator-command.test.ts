@@ -21,7 +21,10 @@ function field(output: string, pattern: RegExp): string {
 }
 
 describe('rds-iam emulator', () => {
-  it('serves an IAM user that rds-iam exec reaches with the printed settings, and cleans up on SIGTERM', async () => {
+  // A cluster of its own to initdb, on a machine that may be busy.
+  it('serves an IAM user that rds-iam exec reaches with the printed settings, and cleans up on SIGTERM', {
+    timeout: 90_000,
+  }, async () => {
     let output = ''
     let signedIn: Promise<CliResult> | undefined
     const stopped = await runCli(['emulator', '--endpoint', endpoint, '--user', 'emu_user'], {
