@@ -16,13 +16,17 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+// The codes core gives wrong options, before anything is dialed.
+const OPTION_ERROR_CODES = new Set(['config', 'region-missing', 'ssl-required'])
+
 async function report(error: unknown): Promise<number> {
   // Commander has already printed its own message (or the help, or the version).
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE
   // Core's messages never carry a token; anything else is redacted to be sure.
-  const { redact } = await import('@rds-iam/core')
+  const { isRdsIamError, redact } = await import('@rds-iam/core')
   process.stderr.write(`rds-iam: ${redact((error as Error).message ?? String(error))}\n`)
-  if (error instanceof UsageError) {
+  // Core finds some option problems only when it signs (a region that nothing names): still usage errors.
+  if (error instanceof UsageError || (isRdsIamError(error) && OPTION_ERROR_CODES.has(error.code))) {
     process.stderr.write('(add --help for usage)\n')
     return EXIT_USAGE
   }

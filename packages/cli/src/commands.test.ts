@@ -69,8 +69,9 @@ describe('usage', () => {
     [['exec', '--host', 'h', '--user', 'u'], "missing required argument 'command'"],
     [['token', '--user', 'u'], 'PGHOST'],
     [['url', '--host', 'h'], 'PGUSER'],
+    [['token', '--host', '127.0.0.1', '--user', 'u'], 'No AWS region for 127.0.0.1'],
   ])('exits 2 on invalid usage: %j', async (cliArgs, message) => {
-    const result = await runCli(cliArgs, { env })
+    const result = await runCli(cliArgs, { env: isolatedEnv(dir) })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(message)
   })
