@@ -111,7 +111,7 @@ describe('R2 credential expiry: rotating temporary credentials, default cache se
       expect({
         failed: tally.operations - tally.counts.ok,
         codes: tally.codes,
-        samples: tally.unclassifiedSamples,
+        samples: tally.samples,
         tokensOutlivingCredentials: tokensOutlivingCredentials(run, schedule),
         refusedForExpiredCredentials: server.rejections(run.user, 'session-expired'),
         ended: run.ended,

@@ -49,7 +49,7 @@ describe(`R1 expiry soak: ${TOKEN_LIFETIME_SECONDS} s tokens, ${settings.workers
       const { tally } = run
       expect(run.openErrors).toEqual([])
       expect(tally.operations).toBeGreaterThan(0)
-      expect({ failed: tally.operations - tally.counts.ok, samples: tally.unclassifiedSamples }).toEqual({
+      expect({ failed: tally.operations - tally.counts.ok, samples: tally.samples }).toEqual({
         failed: 0,
         samples: [],
       })

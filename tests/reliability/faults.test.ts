@@ -140,7 +140,7 @@ describe('R3 faults under load', () => {
       expect({
         unclassified: tally.counts.unclassified,
         hung: tally.counts.hung,
-        samples: tally.unclassifiedSamples,
+        samples: tally.samples,
         ended,
         healthy: healthy.get(target),
       }).toEqual({ unclassified: 0, hung: 0, samples: [], ended: true, healthy: HEALTH_CHECKS })

@@ -17,8 +17,8 @@ export interface Tally {
   counts: Record<OutcomeKind, number>
   /** RdsIamError codes seen, with how often. */
   codes: Record<string, number>
-  /** A few redacted examples of unclassified failures, for the report. */
-  unclassifiedSamples: string[]
+  /** A few redacted examples of unclassified failures and of hangs, each with its phase, for the report. */
+  samples: string[]
 }
 
 const SAMPLE_LIMIT = 5
@@ -28,7 +28,7 @@ export function createTally(): Tally {
     operations: 0,
     counts: { ok: 0, classified: 0, 'after-send': 0, unclassified: 0, hung: 0 },
     codes: {},
-    unclassifiedSamples: [],
+    samples: [],
   }
 }
 
@@ -46,7 +46,7 @@ export function isClassified(error: unknown): boolean {
   return isRdsIamError(error) && error.code.length > 0 && error.hint.trim().length > 0
 }
 
-/** @param label names the phase of the scenario in the examples kept of unclassified failures */
+/** @param label names the phase of the scenario in the examples kept of unclassified failures and hangs */
 export function record(
   tally: Tally,
   target: ReliabilityTarget,
@@ -56,13 +56,14 @@ export function record(
   tally.operations++
   const kind = outcomeOf(target, result)
   tally.counts[kind]++
-  if (result !== 'hung' && !result.ok) {
-    if (kind === 'classified') {
-      const { code } = result.error as { code: string }
-      tally.codes[code] = (tally.codes[code] ?? 0) + 1
-    }
-    if (kind === 'unclassified' && tally.unclassifiedSamples.length < SAMPLE_LIMIT) {
-      tally.unclassifiedSamples.push(`${label}${result.phase}: ${describeFailure(result.error)}`)
+  if (kind === 'classified') {
+    const { code } = (result as { error: { code: string } }).error
+    tally.codes[code] = (tally.codes[code] ?? 0) + 1
+  }
+  if (tally.samples.length < SAMPLE_LIMIT) {
+    if (result === 'hung') tally.samples.push(`${label}no answer`)
+    else if (kind === 'unclassified' && !result.ok) {
+      tally.samples.push(`${label}${result.phase}: ${describeFailure(result.error)}`)
     }
   }
   return kind
@@ -126,9 +127,7 @@ export function summarize(scenario: string, target: ReliabilityTarget, tally: Ta
     `${unclassified} unclassified`,
     `${hung} hung`,
   ]
-  const samples = tally.unclassifiedSamples.length
-    ? ` | unclassified: ${tally.unclassifiedSamples.join(' ; ')}`
-    : ''
+  const samples = tally.samples.length ? ` | examples: ${tally.samples.join(' ; ')}` : ''
   return `${scenario} [${target.name}]: ${parts.join(', ')}${extra ? `; ${extra}` : ''}${samples}`
 }
 
