@@ -88,6 +88,14 @@ describe('rds-iam doctor', () => {
     expect(detail.rds_iam).toBe(`${user} is a member of rds_iam`)
   })
 
+  it('passes with a connection URL instead of the options', async () => {
+    const { host, port, endpoint } = emulator
+    const url = `postgres://${user}@${host}:${port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(target.caFile)}`
+    const { code, report } = await doctor(['--url', url, '--token-host', endpoint])
+    expect(report.steps.find((entry) => entry.status === 'fail')).toBeUndefined()
+    expect(code).toBe(0)
+  })
+
   it('prints each step with its fix as lines, without colours or progress when not on a terminal', async () => {
     const result = await runCli(['doctor', ...without('--ssl-root-cert')], { env })
     expect(result.code).toBe(1)
