@@ -1,5 +1,5 @@
 import { RdsIamError } from '@rds-iam/core'
-import { createDriverAuth } from '@rds-iam/core/adapter'
+import { createDriverAuth, driverConfig } from '@rds-iam/core/adapter'
 import { createClientClass, type IamClientConfig } from '@rds-iam/pg'
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
@@ -23,8 +23,8 @@ export interface IamKnexConfig extends Omit<Knex.Config, 'client' | 'connection'
  * const db = createKnex({ connection: { host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app' } })
  * await db.migrate.latest()
  */
-export function createKnex(config: IamKnexConfig): Knex {
-  const { connection = {}, ...knexConfig } = config
+export function createKnex(config?: IamKnexConfig): Knex {
+  const { connection = {}, ...knexConfig } = driverConfig(config)
   const clientConfig = typeof connection === 'string' ? { connectionString: connection } : connection
   // knex's pg dialect opens every connection with `new driver.Client(settings)`: hand it pg with the IAM Client.
   const driver = Object.assign(Object.create(pg), { Client: createClientClass(clientConfig) })
@@ -58,8 +58,8 @@ function knexPgDialect(): typeof Knex.Client {
  * token and core's TLS. Knex's stock dialect cannot retry a connect the server rejects; `createKnex` does.
  * @example knex({ client: 'pg', connection: iamConnection({ host, user: 'app', database: 'app' }) })
  */
-export function iamConnection(config: IamClientConfig): () => Promise<Knex.PgConnectionConfig> {
-  const { iam, ssl, host, port, user, database: named, connectionString, ...pgOptions } = config
+export function iamConnection(config?: IamClientConfig): () => Promise<Knex.PgConnectionConfig> {
+  const { iam, ssl, host, port, user, database: named, connectionString, ...pgOptions } = driverConfig(config)
   const { auth, database } = createDriverAuth({
     explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
     url: connectionString,

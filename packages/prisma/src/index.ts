@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import { RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
+import { driverConfig } from '@rds-iam/core/adapter'
 import { createClientClass, type IamPoolConfig } from '@rds-iam/pg'
 import type pg from 'pg'
 
@@ -16,9 +17,9 @@ export type PrismaPgOptions = NonNullable<ConstructorParameters<typeof PrismaPg>
  * const adapter = createPrismaAdapter({ host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app' })
  * const prisma = new PrismaClient({ adapter })
  */
-export function createPrismaAdapter(config: IamPoolConfig, options?: PrismaPgOptions): PrismaPg {
+export function createPrismaAdapter(config?: IamPoolConfig, options?: PrismaPgOptions): PrismaPg {
   // Where to connect and how to sign in belong to the Client alone; the pool keeps only its own settings.
-  const { iam, ssl, connectionString, host, port, user, database, ...poolOptions } = config
+  const { iam, ssl, connectionString, host, port, user, database, ...poolOptions } = driverConfig(config)
   // A pool config, never a Pool: the adapter tells a Pool from a config with `instanceof` against its own copy of
   // pg, and takes a Pool from any other copy for a config. Every copy's pg-pool opens connections with `Client`.
   const poolConfig: pg.PoolConfig = { ...poolOptions, Client: createClientClass(config) }
