@@ -1,6 +1,14 @@
 import { Command, Option } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
-import { addConnectionOptions, type ConnectionFlags, parsePortNumber } from './connection-flags'
+// Type-only imports: each command's code is still loaded only when it runs.
+import type { CaFlags } from './commands/ca'
+import type { DoctorFlags } from './commands/doctor'
+import type { EmulatorFlags } from './commands/emulator'
+import type { EnvFlags } from './commands/env'
+import type { ExecFlags } from './commands/exec'
+import type { TokenFlags } from './commands/token'
+import type { UrlFlags } from './commands/url'
+import { addConnectionOptions, parsePortNumber } from './connection-flags'
 import { SHELLS } from './shell-syntax'
 
 /** What an action leaves for the process: its exit code. */
@@ -44,7 +52,7 @@ Example:
         'PGPASSWORD="$(rds-iam token --host mydb.cluster-abc123.eu-west-1.rds.amazonaws.com --user app)" psql ...',
       ),
     )
-    .action(async (flags: ConnectionFlags & { json?: boolean }) => {
+    .action(async (flags: TokenFlags) => {
       setExitCode(await (await import('./commands/token')).runToken(flags))
     })
 
@@ -57,7 +65,7 @@ Example:
         'psql "$(rds-iam url --host mydb.cluster-abc123.eu-west-1.rds.amazonaws.com --user app --database app)"',
       ),
     )
-    .action(async (flags: ConnectionFlags & { caFile?: string }) => {
+    .action(async (flags: UrlFlags) => {
       setExitCode(await (await import('./commands/url')).runUrl(flags))
     })
 
@@ -71,7 +79,7 @@ Example:
       'after',
       example('eval "$(rds-iam env --host mydb.cluster-abc123.eu-west-1.rds.amazonaws.com --user app)"'),
     )
-    .action(async (flags: ConnectionFlags & { caFile?: string; shell: (typeof SHELLS)[number] }) => {
+    .action(async (flags: EnvFlags) => {
       setExitCode(await (await import('./commands/env')).runEnv(flags))
     })
 
@@ -86,7 +94,7 @@ Example:
         'rds-iam exec --host mydb.cluster-abc123.eu-west-1.rds.amazonaws.com --user app -- npx prisma migrate deploy',
       ),
     )
-    .action(async (command: string[], flags: ConnectionFlags & { caFile?: string }) => {
+    .action(async (command: string[], flags: ExecFlags) => {
       setExitCode(await (await import('./commands/exec')).runExec(command, flags))
     })
 
@@ -97,7 +105,7 @@ Example:
     )
     .option('--out <file>', 'write the bundle there and print its path')
     .addHelpText('after', example('rds-iam ca --out rds-ca.pem'))
-    .action(async (flags: { out?: string }) => {
+    .action(async (flags: CaFlags) => {
       setExitCode(await (await import('./commands/ca')).runCa(flags))
     })
 
@@ -105,7 +113,7 @@ Example:
     .description('check step by step why signing in fails, and say how to fix it')
     .option('--json', 'print one JSON document instead of lines')
     .addHelpText('after', example(`rds-iam doctor ${EMULATOR_OPTIONS} --user app`))
-    .action(async (flags: ConnectionFlags & { json?: boolean }) => {
+    .action(async (flags: DoctorFlags) => {
       setExitCode(await (await import('./commands/doctor')).runDoctor(flags))
     })
 
@@ -124,7 +132,7 @@ Example:
     )
     .option('--user <name>', 'IAM database user to create', 'app')
     .addHelpText('after', example('rds-iam emulator --port 6543'))
-    .action(async (flags: { port: number; endpoint?: string; user: string }) => {
+    .action(async (flags: EmulatorFlags) => {
       setExitCode(await (await import('./commands/emulator')).runEmulator(flags))
     })
 
