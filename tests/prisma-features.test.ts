@@ -48,4 +48,21 @@ describe('prisma features through the emulator', () => {
       await prisma.$disconnect()
     }
   })
+
+  it('an error that is not about signing in is not taken for an RdsIamError', async () => {
+    await emulator.createIamUser('prisma_sql_error')
+    const prisma = new generated.PrismaClient({
+      adapter: createPrismaAdapter(emulator.adapterOptions('prisma_sql_error')),
+    })
+    try {
+      const error = await prisma.$queryRawUnsafe('select * from no_such_table').then(
+        () => undefined,
+        (failure: unknown) => failure,
+      )
+      expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError' })
+      expect(rdsIamErrorOf(error)).toBeUndefined()
+    } finally {
+      await prisma.$disconnect()
+    }
+  })
 })

@@ -34,18 +34,9 @@ export function createPrismaAdapter(config?: IamPoolConfig, options?: PrismaPgOp
   return adapter
 }
 
-const RDS_IAM_ERROR_CODES: Record<RdsIamErrorCode, true> = {
-  'token-rejected': true,
-  'tls-required': true,
-  'not-iam-user': true,
-  throttled: true,
-  credentials: true,
-  network: true,
-  config: true,
-  unknown: true,
-  'region-missing': true,
-  'ssl-required': true,
-}
+// RdsIamError codes are lower-case words joined by hyphens ('token-rejected'); Prisma's are P1000-style, SQLSTATEs
+// and Node's error codes upper case, so the shape tells them apart.
+const RDS_IAM_ERROR_CODE = /^[a-z]+(-[a-z]+)*$/
 const HINT = ' Hint: '
 
 /**
@@ -61,7 +52,7 @@ const HINT = ' Hint: '
 export function rdsIamErrorOf(error: unknown): RdsIamError | undefined {
   if (error instanceof RdsIamError) return error
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-  if (typeof code !== 'string' || !Object.hasOwn(RDS_IAM_ERROR_CODES, code) || typeof message !== 'string') {
+  if (typeof code !== 'string' || !RDS_IAM_ERROR_CODE.test(code) || typeof message !== 'string') {
     return undefined
   }
   const hintAt = message.lastIndexOf(HINT)
