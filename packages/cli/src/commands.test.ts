@@ -151,6 +151,12 @@ describe('rds-iam url', () => {
     expect(await psqlCurrentUser(url)).toBe(user)
   })
 
+  it('works as psql "$(rds-iam url)" in a shell', async () => {
+    const script = `psql -X -A -t -c 'select current_user' "$(${cliCommandLine(['url', ...args])})"`
+    const { stdout } = await run('bash', ['-c', script], { env, cwd: packageDir })
+    expect(stdout.trim()).toBe(user)
+  })
+
   it('writes the default CA bundle for sslrootcert when no CA file is given, or where --ca-file says', async () => {
     const withoutCa = args.slice(0, args.indexOf('--ssl-root-cert'))
     const byDefault = new URL((await runCli(['url', ...withoutCa], { env })).stdout.trim())
