@@ -1,8 +1,8 @@
 import 'reflect-metadata'
 import type { IamEvent } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import { createDataSource } from '@rds-iam/typeorm'
-import { type DataSource, EntitySchema, type MigrationInterface, type QueryRunner } from 'typeorm'
+import { createDataSource, iamDataSourceOptions, RdsIamError } from '@rds-iam/typeorm'
+import { DataSource, EntitySchema, type MigrationInterface, type QueryRunner } from 'typeorm'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 
 interface Note {
@@ -123,5 +123,18 @@ describe('typeorm features through the emulator', () => {
       event.type === 'token-generated' ? [event.key.tokenHost] : [],
     )
     expect(new Set(signedFor)).toEqual(new Set([writer.endpoint, reader.endpoint]))
+  })
+
+  it('credentials changed after iamDataSourceOptions fail as a config error instead of signing in without IAM', async () => {
+    const { user, ...options } = writer.adapterOptions('typeorm_app')
+    const iamOptions = iamDataSourceOptions({ type: 'postgres', ...options, username: user })
+    const dataSource = new DataSource({ ...iamOptions, password: 'a-plain-password' })
+    const error = await dataSource.initialize().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    )
+    expect(error).toBeInstanceOf(RdsIamError)
+    expect(error).toMatchObject({ code: 'config' })
+    expect(dataSource.isInitialized).toBe(false)
   })
 })
