@@ -3,7 +3,7 @@
 import type { TLSSocket } from 'node:tls'
 import type { IamEvent } from '@rds-iam/core'
 import { type Emulator, type EmulatorEvent, startEmulator, startPostgres } from '@rds-iam/emulator'
-import { createPool, RdsIamError } from '@rds-iam/pg'
+import { createPool, type IamDriverOptions, RdsIamError } from '@rds-iam/pg'
 import { createSql } from '@rds-iam/postgres'
 
 const DEMO_USER = 'demo_user'
@@ -47,8 +47,15 @@ function describeEmulatorEvent(event: EmulatorEvent): void {
   if (event.type === 'auth-rejected') step('rejected', `the emulator refused ${event.user}: ${event.reason}`)
 }
 
+interface ConnectionTarget {
+  host: string
+  port: number
+  user: string
+  database: string
+}
+
 // Every adapter takes the same options: dial the emulator, sign for its RDS name, trust its CA.
-function connectionFor(emulator: Emulator, user: string): ReturnType<Emulator['adapterOptions']> {
+function connectionFor(emulator: Emulator, user: string): IamDriverOptions & ConnectionTarget {
   const options = emulator.adapterOptions(user)
   return { ...options, iam: { ...options.iam, onEvent: describeAdapterEvent } }
 }
