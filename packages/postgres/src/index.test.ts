@@ -263,6 +263,33 @@ describe('failures before the first query is sent', () => {
   })
 })
 
+describe('a cancel while the connect backs off', () => {
+  it('ends the query with the cancel and tries no more connects for it', async () => {
+    const events: IamEvent[] = []
+    const base = options(events)
+    const sql = open(
+      createSql({
+        ...base,
+        max: 1,
+        connect_timeout: 20,
+        iam: { ...base.iam, retry: { maxThrottleMs: 20_000 } },
+      }),
+    )
+    emulator.throttle(0)
+    const query = sql`select 1 as one`
+    const failure = failureOf(query)
+    await vi.waitFor(() => expect(retries(events)).toBeGreaterThan(0), { timeout: 10_000 })
+    await query.cancel()
+    expect(await failure).toMatchObject({ code: '57014' })
+    const retriesAfterCancel = retries(events)
+    // A retry still running for the cancelled query would fail again within this time, while throttled.
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    expect(retries(events)).toBe(retriesAfterCancel)
+    emulator.throttle(null)
+    expect(await sql`select 2 as two`).toEqual([{ two: 2 }])
+  })
+})
+
 describe('where it connects', () => {
   it('dials an IPv6 host as given, in options or in brackets in a URL: ::1 is not localhost', async () => {
     const relay = await startRelay('::1', emulator.port)

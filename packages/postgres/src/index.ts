@@ -88,8 +88,8 @@ interface PendingQuery {
 }
 
 type Outcome = { value: unknown } | { error: unknown }
-// A failure before sending, with the number of charged rejections when the query was dispatched.
-type Unsent = { unsent: unknown; chargedBefore: number }
+// A failure before sending, with the number of charged rejections when the query was dispatched (none for a cancel).
+type Unsent = { unsent: unknown; chargedBefore?: number }
 
 function isQuery(value: unknown): value is PendingQuery {
   return value instanceof Promise && typeof (value as Partial<PendingQuery>).handler === 'function'
@@ -114,11 +114,17 @@ function withConnectRetry(sql: postgres.Sql, auth: IamAuth, timeoutMs: number | 
   function retryUnsent(query: PendingQuery, first: Unsent, settle: Pick<PendingQuery, 'resolve' | 'reject'>) {
     const dispatch = query.handler
     let known: Unsent | undefined = first
+    // Between attempts only `query.cancel()` rejects the query: kept, so the retry ends with it, sending nothing.
+    const betweenAttempts = (error: unknown): void => {
+      known = { unsent: error }
+    }
+    query.reject = betweenAttempts
     auth
       .retry(
         async (attempt) => {
           const outcome = known ?? (await dispatchAgain(query, dispatch))
           known = undefined
+          query.reject = betweenAttempts
           if (!('unsent' in outcome)) return outcome
           if (outcome.chargedBefore === charged && classifyError(outcome.unsent).kind === 'token-rejected') {
             charged++
