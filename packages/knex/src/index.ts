@@ -36,13 +36,10 @@ export function createKnex(config?: IamKnexConfig): Knex {
   // The driver's Client owns every connection setting; knex only makes a pool when `connection` is set.
   const instance = knex({ ...knexConfig, client: IamKnexClient, connection: {} })
   if (instance.client.driver !== driver) {
-    throw new RdsIamError(
-      'config',
-      'This knex did not load pg through its dialect; its connections would skip IAM.',
-      {
-        hint: 'Use knex 2 or 3, the versions @rds-iam/knex supports.',
-      },
-    )
+    // Its connections would otherwise be opened by plain pg, skipping IAM.
+    throw new RdsIamError('config', 'This knex did not load pg through its dialect.', {
+      hint: 'Use knex 2 or 3, the versions @rds-iam/knex supports.',
+    })
   }
   return instance
 }
