@@ -140,8 +140,10 @@ export interface ProcessWatch {
 
 export function watchProcess(): ProcessWatch {
   const seen: string[] = []
+  // The first frames of the stack say whose socket or promise it was: the adapter, the driver or the emulator.
   const onFailure = (error: unknown): void => {
-    seen.push(describeFailure(error))
+    const frames = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 4) : []
+    seen.push(redact([describeFailure(error), ...frames.map((frame) => frame.trim())].join(' | ')))
   }
   process.on('unhandledRejection', onFailure)
   process.on('uncaughtException', onFailure)
