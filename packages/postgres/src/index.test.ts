@@ -307,7 +307,7 @@ describe('where it connects', () => {
     }
   })
 
-  it('takes everything from PGHOST, PGUSER and the rest when called with no argument', async () => {
+  it('takes everything from PGHOST, PGUSER and the rest when called with no argument or null', async () => {
     // Tokens signed for the host PGHOST names: an emulator that serves as 127.0.0.1.
     const local = await startEmulator({ upstream: inject('postgres'), endpoint: '127.0.0.1' })
     const folder = mkdtempSync(join(tmpdir(), 'pgjs-env-'))
@@ -327,10 +327,12 @@ describe('where it connects', () => {
         AWS_REGION: local.region,
       }
       for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
-      const sql = open(createSql())
-      expect(await sql`select current_user as who, current_database() as db`).toEqual([
-        { who: 'pgjs_env_user', db: 'postgres' },
-      ])
+      // null too, as plain postgres.js accepts it from JavaScript callers.
+      for (const sql of [open(createSql()), open(createSql(null as unknown as undefined))]) {
+        expect(await sql`select current_user as who, current_database() as db`).toEqual([
+          { who: 'pgjs_env_user', db: 'postgres' },
+        ])
+      }
     } finally {
       await Promise.all(opened.splice(0).map((sql) => sql.end({ timeout: 5 })))
       await local.close()

@@ -23,12 +23,10 @@ export interface IamSqlOptions
  */
 export function createSql(options?: IamSqlOptions): postgres.Sql
 export function createSql(url: string, options?: IamSqlOptions): postgres.Sql
-export function createSql(
-  urlOrOptions: string | IamSqlOptions = {},
-  maybeOptions: IamSqlOptions = {},
-): postgres.Sql {
+export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: IamSqlOptions): postgres.Sql {
+  // No options (or null, as postgres.js allows) means PGHOST, PGUSER and the rest say everything.
   const [url, options] =
-    typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions] : [undefined, urlOrOptions]
+    typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions ?? {}] : [undefined, urlOrOptions ?? {}]
   const { iam, ssl, host, hostname, port, user, username, database: named, db, ...driverOptions } = options
   const { auth, database } = createDriverAuth({
     explicit: { host: host ?? hostname, port, user: user ?? username, database: named ?? db, ssl },
