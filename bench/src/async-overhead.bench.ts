@@ -12,12 +12,12 @@ import {
   prebuiltTls,
   signerFor,
 } from './support/database'
-import { compareInFreshProcesses, cpuMs, median, medians } from './support/measure'
+import { compareInFreshProcesses, cpuMs, median, medians, pairedRatio } from './support/measure'
 import { printMedians, verdict } from './support/report'
 
 const awaits = 200_000
 const samplesPerSide = 15
-const rounds = 3
+const rounds = 7
 const variants = ['plain pg.Pool', '@rds-iam/pg createPool', '@rds-iam/postgres createSql'] as const
 type Variant = (typeof variants)[number]
 
@@ -72,17 +72,17 @@ if (samples) {
   const ratios = medians(samples)
   printMedians(`${awaits} awaits, after the first connect / before, per process`, ratios, '', rounds)
   const target = { atMost: 1.02 }
-  const control = ratios['plain pg.Pool']
+  const overControl = (name: Variant) => pairedRatio(samples[name], samples['plain pg.Pool'])
   verdict(
     'B7',
     'pg awaits after/before, over the plain driver',
-    ratios['@rds-iam/pg createPool'] / control,
+    overControl('@rds-iam/pg createPool'),
     target,
   )
   verdict(
     'B7',
     'postgres.js awaits after/before, over the plain driver',
-    ratios['@rds-iam/postgres createSql'] / control,
+    overControl('@rds-iam/postgres createSql'),
     target,
   )
 }

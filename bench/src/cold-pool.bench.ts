@@ -11,7 +11,14 @@ import {
   prebuiltTls,
   signerFor,
 } from './support/database'
-import { type Cost, compareInFreshProcesses, measureCost, median, medianCost } from './support/measure'
+import {
+  type Cost,
+  compareInFreshProcesses,
+  measureCost,
+  median,
+  medianCost,
+  pairedRatio,
+} from './support/measure'
 import { format, verdict } from './support/report'
 
 const connections = 200
@@ -67,7 +74,11 @@ if (runs) {
       `  ${label.padEnd(37)} ${format(wallMs)} ms, ${format(cpuMs)} ms client CPU, ${tokens(name)} tokens`,
     )
   }
-  const ratio = (measure: keyof Cost) => cost('rds-iam')[measure] / cost('hand-written')[measure]
+  const ratio = (measure: keyof Cost) =>
+    pairedRatio(
+      runs['rds-iam'].map((run) => run[measure]),
+      runs['hand-written'].map((run) => run[measure]),
+    )
   verdict('B2', 'cold pool time / hand-written', ratio('wallMs'), { atMost: 1 })
   verdict('B2', 'cold pool client CPU / hand-written', ratio('cpuMs'), { atMost: 1 })
   verdict('B2', 'cold pool token generations', tokens('rds-iam'), { atMost: 1 })

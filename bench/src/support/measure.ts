@@ -13,6 +13,20 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
+/**
+ * The median of round-by-round ratios of two variants measured in the same rounds. Each round runs its variants
+ * back to back, so a load that comes and goes on a shared machine falls on both sides of each ratio; a ratio of
+ * two medians taken across rounds would compare different loads.
+ */
+export function pairedRatio(numerators: readonly number[], denominators: readonly number[]): number {
+  return median(numerators.map((value, round) => value / denominators[round]!))
+}
+
+/** The median of round-by-round differences, for the same reason as {@link pairedRatio}. */
+export function pairedDifference(minuends: readonly number[], subtrahends: readonly number[]): number {
+  return median(minuends.map((value, round) => value - subtrahends[round]!))
+}
+
 /** Milliseconds `work` takes. */
 export async function timeMs(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now()
