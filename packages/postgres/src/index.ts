@@ -37,6 +37,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   })
   // postgres.js copies `ssl` into tls.connect at each handshake, so the first connect can fill it in.
   const tls: ConnectionOptions = {}
+  // The token of the latest connect: a connection signing in after a newer connect sends that newer, valid one.
   let token = ''
   async function openSocket(): Promise<Socket> {
     try {
