@@ -33,6 +33,8 @@ const adapters = [
   { handler: 'pg-client', packages: ['core', 'pg'], external: [] },
   { handler: 'postgres', packages: ['core', 'postgres'], external: [] },
   { handler: 'knex', packages: ['core', 'pg', 'knex'], external: knexUnusedDrivers },
+  { handler: 'typeorm', packages: ['core', 'pg', 'typeorm'], external: [] },
+  { handler: 'prisma', packages: ['core', 'pg', 'prisma'], external: [] },
 ]
 
 // How Lambda tooling (AWS CDK's NodejsFunction, SAM, serverless-esbuild) bundles a handler. The ESM banner is the
