@@ -10,8 +10,8 @@ export interface Upstream {
   /** A new connection on the unix socket: for a password user's session, or a CancelRequest. */
   connect(): Socket
   /**
-   * A new connection for an IAM user's session: TLS over TCP with the emulator's client certificate when the
-   * upstream has one (so SQL sees an encrypted session from 127.0.0.1, as on RDS), else the unix socket.
+   * A new connection for an IAM user's session: TLS over TCP with the emulator's client certificate when asked
+   * for and the upstream has one (so SQL sees an encrypted session from 127.0.0.1, as on RDS), else the socket.
    */
   connectIamSession(): Promise<Socket>
   /** True when `user` is a member (directly or through other roles) of `rds_iam`. */
@@ -49,8 +49,11 @@ const ROLE_STATEMENTS = `
     ) AS role,
     format(CASE WHEN $3::boolean THEN 'GRANT rds_iam TO %I' ELSE 'REVOKE rds_iam FROM %I' END, $1::text) AS membership`
 
-/** Opens the superuser admin pool for `info`; raw connections are opened on demand. */
-export function createUpstream(info: PostgresConnectionInfo): Upstream {
+/**
+ * Opens the superuser admin pool for `info`; raw connections are opened on demand. IAM users' sessions go over
+ * TLS when `iamSessionsOverTls` is set and `info` has a client certificate.
+ */
+export function createUpstream(info: PostgresConnectionInfo, iamSessionsOverTls: boolean): Upstream {
   const socketPath = join(info.socketDir, `.s.PGSQL.${info.port}`)
   const pool = new pg.Pool({
     host: info.socketDir,
@@ -92,7 +95,8 @@ export function createUpstream(info: PostgresConnectionInfo): Upstream {
   }
 
   const { clientCertificate } = info
-  const sessionTls = clientCertificate && createSecureContext({ ...clientCertificate, ca: info.ca })
+  const sessionTls =
+    iamSessionsOverTls && clientCertificate && createSecureContext({ ...clientCertificate, ca: info.ca })
 
   return {
     connect: () => connect(socketPath),
