@@ -23,6 +23,8 @@ export async function connectPostgresTls(
     if (answer.toString('latin1') !== 'S') throw new Error('the upstream PostgreSQL does not accept TLS')
     const secure = connectTls({ socket, host, secureContext })
     await once(secure, 'secureConnect')
+    // A reset of the TCP connection under TLS reaches whoever handles the TLS socket's errors.
+    socket.on('error', (error) => secure.destroy(error))
     return secure
   } catch (error) {
     socket.destroy()

@@ -235,6 +235,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       policy: options.policy,
     }),
   }
+  // A failed accept (out of file descriptors, say) is reported, not thrown at the process.
+  server.on('error', (error) =>
+    recorder.emit({ type: 'connection-error', message: `listener: ${error.message}` }),
+  )
   server.on('connection', (socket: Socket) => {
     if (controls.refusing) {
       recorder.emit({ type: 'connection-refused', remoteAddress: socket.remoteAddress ?? '' })
