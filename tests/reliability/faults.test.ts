@@ -7,9 +7,10 @@ import { configFor, runLoadScenario, startRecordedEmulator, type TargetRun } fro
 import { readSettings } from './settings'
 import { type ReliabilityTarget, roleName, type Tuning, targets } from './targets'
 
-// R3: faults under load. Each fault gets fresh pools (as a process starting mid-incident would) with workers
-// running through it and a while after it. Whatever fails must fail as a classified RdsIamError, or with the
-// driver's own error for a query it had already sent; nothing may hang or reject unhandled; then all recovers.
+// R3: faults under load. Each fault gets fresh pools whose workers run before, through and a while after it (the
+// provider outage starts before they open, as for a process starting mid-incident). Whatever fails must fail as a
+// classified RdsIamError, or with the driver's own error for a query it had already sent; nothing may hang or
+// reject unhandled; then all recovers.
 const settings = readSettings()
 const HEALTH_CHECKS = 40
 const HEALTH_CHECKS_AT_ONCE = 4
