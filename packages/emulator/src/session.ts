@@ -98,7 +98,8 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     clearTimeout(timer)
     let upstream: Socket
     try {
-      upstream = await (iam ? context.upstream.connectIamSession() : context.upstream.connect())
+      // A password user's socket is used at once, so its errors find the handler below.
+      upstream = iam ? await context.upstream.connectIamSession() : context.upstream.connect()
     } catch (error) {
       context.emit({ type: 'connection-error', message: `upstream: ${(error as Error).message}` })
       return refuse(upstreamUnreachable)
