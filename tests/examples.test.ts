@@ -20,6 +20,8 @@ describe('examples run against the emulator', () => {
   beforeAll(async () => {
     emulator = await startEmulator({ upstream: inject('postgres') })
     await emulator.createIamUser('example_user')
+    // PostgreSQL 15 no longer lets every user create tables in `public`; the ORM examples run their migrations.
+    await emulator.query('grant create on schema public to example_user')
     workDir = await mkdtemp(join(tmpdir(), 'rds-iam-examples-'))
     const caFile = join(workDir, 'emulator-ca.pem')
     await writeFile(caFile, emulator.ca)

@@ -176,8 +176,8 @@ export function describeConformance(target: ConformanceTarget): void {
       emulator.setTokenLifetime(3)
       try {
         await new Promise((resolve) => setTimeout(resolve, 3_200))
-        // Slow answers let every new connection send the cached token, which the server now refuses, before the
-        // first refusal comes back: each of them retries.
+        // Slow answers let the new connections send the cached token, which the server now refuses, before the
+        // first refusal comes back, so several of them fail on it at once.
         emulator.delayAuth(300)
         const burst = await Promise.all(Array.from({ length: 5 }, () => pool.hold()))
         const answers = await Promise.all(burst.map((held) => held.query('select 1 as one')))
@@ -189,9 +189,11 @@ export function describeConformance(target: ConformanceTarget): void {
       }
       expect(await first.query('select 2 as two')).toEqual([{ two: 2 }])
       await first.release()
-      expect(emulator.stats().rejected.expired).toBe(expired + 5)
-      expect(events.retries().map((retry) => retry.kind)).toEqual(Array(5).fill('token-rejected'))
-      // The first retry replaces the token; the other four must reuse that one, not throw it away again.
+      // How many connections sent the old token before the first refusal came back depends on the machine's load;
+      // whatever that number, each of them retried once, and together they made one new token.
+      const rejections = (emulator.stats().rejected.expired ?? 0) - expired
+      expect(rejections).toBeGreaterThanOrEqual(1)
+      expect(events.retries().map((retry) => retry.kind)).toEqual(Array(rejections).fill('token-rejected'))
       expect(events.count('token-invalidated')).toBe(1)
       expect(events.count('token-generated')).toBe(2)
     })
