@@ -1,9 +1,8 @@
-import { once } from 'node:events'
-import { connect as dial } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Emulator } from './start-emulator.js'
 import { signToken, startTestEmulator, uniqueName } from './testing/emulator-fixtures.js'
 import {
+  dialHoldingClient,
   openLogin,
   openSession,
   parseBackendMessages,
@@ -22,38 +21,10 @@ beforeAll(async () => {
 
 afterAll(() => emulator?.close())
 
-/**
- * A raw client that keeps its own side open after the server ends its side, as a stubborn client does, and
- * what it received once the server closed the connection for good: a server that only half-closed would keep
- * taking its bytes, a closed one answers them with a reset.
- */
-async function holdingClient() {
-  const socket = dial({ port: emulator.port, host: emulator.host, allowHalfOpen: true })
-  const chunks: Buffer[] = []
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-  const reset = new Promise<Buffer>((resolve) => {
-    socket.once('error', () => resolve(Buffer.concat(chunks)))
-  })
-  socket.once('end', () => {
-    const probe = setInterval(() => socket.write(Buffer.of(0)), 20)
-    void reset.then(() => clearInterval(probe))
-  })
-  await once(socket, 'connect')
-  return { socket, closedByServer: () => withTimeout(reset, 10_000) }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the server kept the connection open for ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
 describe('after a refusal', () => {
   it('reads nothing more and closes, however much the client keeps sending', async () => {
     // An IAM user without TLS is refused at once; the client floods on and never ends its side.
-    const { socket, closedByServer } = await holdingClient()
+    const { socket, closedByServer } = await dialHoldingClient(emulator)
     socket.write(startupMessage({ user, database: 'postgres' }))
     const junk = Buffer.alloc(64 * 1024, 0x41)
     const flood = setInterval(() => socket.writable && socket.write(junk), 1)
@@ -70,7 +41,7 @@ describe('after a refusal', () => {
 
   it('closes the connection of a client that keeps its side open', async () => {
     // An IAM user without TLS is refused; the client never ends its side.
-    const { socket, closedByServer } = await holdingClient()
+    const { socket, closedByServer } = await dialHoldingClient(emulator)
     socket.write(startupMessage({ user, database: 'postgres' }))
     const messages = parseBackendMessages(await closedByServer())
     expect(messages.map((message) => message.type)).toEqual(['E'])
@@ -83,7 +54,7 @@ describe('the authentication timeout', () => {
     ['sends nothing', []],
     ['stops after its startup message', [startupMessage({ user, database: 'postgres' }).subarray(0, 12)]],
   ])('closes, without an answer, the connection of a client that %s', async (_, packets) => {
-    const { socket, closedByServer } = await holdingClient()
+    const { socket, closedByServer } = await dialHoldingClient(emulator)
     for (const packet of packets) socket.write(packet)
     expect((await closedByServer()).length).toBe(0)
     socket.destroy()

@@ -10,6 +10,7 @@ import { connect, signToken, startTestEmulator, uniqueName } from './testing/emu
 import {
   dialEmulator,
   dialEmulatorTls,
+  dialHoldingClient,
   GSSENC_REQUEST,
   openLogin,
   openSession,
@@ -25,6 +26,7 @@ import {
 // login at once and give back the memory. The seed is printed so a failure can be replayed: FUZZ_SEED=<n>.
 const FUZZ_MS = 4_000
 const WORKERS = 8
+const AUTHENTICATION_TIMEOUT_MS = 2_000
 const seed = Number(process.env.FUZZ_SEED ?? randomInt(2 ** 31))
 const iamUser = uniqueName('fuzz_iam')
 const passwordUser = uniqueName('fuzz_pw')
@@ -32,7 +34,7 @@ let emulator: Emulator
 let token: string
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ authenticationTimeoutMs: 2_000 })
+  emulator = await startTestEmulator({ authenticationTimeoutMs: AUTHENTICATION_TIMEOUT_MS })
   await emulator.createIamUser(iamUser)
   await emulator.createPasswordUser(passwordUser, 'fuzz password')
   token = await signToken(emulator, iamUser)
@@ -151,6 +153,26 @@ async function hostileClient(random: Random): Promise<void> {
   }
 }
 
+/**
+ * A hostile client before any login that then keeps its side open: the emulator must close the connection
+ * itself, with a refusal or at its authentication timeout. False when it was still open well after that.
+ */
+async function holdingHostileClient(random: Random): Promise<boolean> {
+  const { socket, closedByServer } = await dialHoldingClient(emulator)
+  try {
+    if (below(random, 2) === 0) socket.write(untypedPacket(GSSENC_REQUEST))
+    for (let i = below(random, 3); i >= 0; i--) {
+      socket.write(hostilePacket(random, startupMessage({ user: iamUser })))
+    }
+    await closedByServer(AUTHENTICATION_TIMEOUT_MS + 5_000)
+    return true
+  } catch {
+    return false
+  } finally {
+    socket.destroy()
+  }
+}
+
 function gc(): void {
   setFlagsFromString('--expose-gc')
   ;(runInNewContext('gc') as () => void)()
@@ -180,17 +202,20 @@ it(`survives ${FUZZ_MS / 1000} s of random, truncated and oversized packets at e
     while (Date.now() < deadline) slowest = Math.max(slowest, await loginMs())
     return slowest
   })()
+  let leftOpen = 0
   const workers = Array.from({ length: WORKERS }, async (_, worker) => {
     const random = generator(seed + worker)
     let clients = 0
     while (Date.now() < deadline) {
-      await hostileClient(random).catch(() => undefined)
+      if (below(random, 5) === 0) leftOpen += (await holdingHostileClient(random)) ? 0 : 1
+      else await hostileClient(random).catch(() => undefined)
       clients++
     }
     return clients
   })
   const clients = (await Promise.all(workers)).reduce((sum, count) => sum + count, 0)
   expect(clients).toBeGreaterThan(WORKERS * 10)
+  expect(leftOpen).toBe(0)
   // Generous for a loaded machine; a blocked event loop held logins for seconds.
   expect(await probe).toBeLessThan(1_500)
 

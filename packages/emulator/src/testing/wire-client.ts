@@ -72,6 +72,43 @@ export async function dialEmulator(emulator: Emulator): Promise<Socket> {
   return socket
 }
 
+/** A raw client that keeps its own side open, and how it learns that the server closed the connection for good. */
+export interface HoldingClient {
+  socket: Socket
+  /**
+   * Resolves with what the server sent once it closed the connection for good; rejects if it is still open after
+   * `timeoutMs`. A server that only half-closed would keep taking the client's bytes; a closed one answers them
+   * with a reset.
+   */
+  closedByServer(timeoutMs?: number): Promise<Buffer>
+}
+
+/** A plain TCP connection to the emulator that, like a stubborn client, never ends its side by itself. */
+export async function dialHoldingClient(emulator: Emulator): Promise<HoldingClient> {
+  const socket = dial({ port: emulator.port, host: emulator.host, allowHalfOpen: true })
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  const reset = new Promise<Buffer>((resolve) => {
+    socket.once('error', () => resolve(Buffer.concat(chunks)))
+  })
+  socket.once('end', () => {
+    const probe = setInterval(() => socket.write(Buffer.of(0)), 20)
+    void reset.then(() => clearInterval(probe))
+  })
+  await once(socket, 'connect')
+  const closedByServer = (timeoutMs = 10_000): Promise<Buffer> => {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the server kept the connection open for ${timeoutMs} ms`)),
+        timeoutMs,
+      )
+    })
+    return Promise.race([reset, timeout]).finally(() => clearTimeout(timer))
+  }
+  return { socket, closedByServer }
+}
+
 /** Waits for `count` bytes (at least) from `socket`. */
 export async function readBytes(socket: Socket, count: number): Promise<Buffer> {
   let received = Buffer.alloc(0)
