@@ -4,7 +4,7 @@
 // list passed per connection (what hand-written code often does, for reference). Clock time includes the
 // emulator's side; the client's own CPU time, which is where a CA list parsed per connection shows, is steadier
 // on a shared machine. Both are judged, each as the median of round-by-round ratios.
-import { createClient, createPool } from '@rds-iam/pg'
+import { createClient, createClientClass, createPool } from '@rds-iam/pg'
 import { createSql } from '@rds-iam/postgres'
 import pg from 'pg'
 import postgres from 'postgres'
@@ -44,6 +44,9 @@ async function connectSql(sql: postgres.Sql): Promise<void> {
   await sql.end()
 }
 
+// One IamAuth for every client it makes, where createClient() makes one per call: shows what a TLS context
+// shared across IamAuths would save createClient().
+const IamClient = createClientClass(iamOptions)
 const plainPool = new pg.Pool({ ...plainConfig, ssl: fastTls, max: 1 })
 const iamPool = createPool({ ...iamOptions, max: 1 })
 
@@ -51,6 +54,7 @@ const variants = {
   'pg.Client, prebuilt TLS context': () => connectPgClient(new pg.Client({ ...plainConfig, ssl: fastTls })),
   'pg.Client, CA list per connection': () => connectPgClient(new pg.Client({ ...plainConfig, ssl: slowTls })),
   '@rds-iam/pg createClient': () => connectPgClient(createClient(iamOptions)),
+  '@rds-iam/pg new (createClientClass)': () => connectPgClient(new IamClient()),
   'pg.Pool, prebuilt TLS context': () => connectThroughPool(plainPool),
   '@rds-iam/pg createPool': () => connectThroughPool(iamPool),
   'postgres(), prebuilt TLS context': () => connectSql(postgres({ ...plainConfig, ssl: fastTls, max: 1 })),
