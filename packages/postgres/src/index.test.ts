@@ -234,6 +234,21 @@ describe('failures before the first query is sent', () => {
     }
   })
 
+  it('bounds a credential provider that never answers by connect_timeout', async () => {
+    const { credentials: _credentials, ...iam } = options().iam ?? {}
+    const hanging = (): Promise<never> => new Promise(() => {})
+    const sql = open(createSql({ ...options(), connect_timeout: 1, iam: { ...iam, credentials: hanging } }))
+    const started = Date.now()
+    const failure = await failureOf(sql`select 1`)
+    expect(failure).toBeInstanceOf(RdsIamError)
+    expect(failure).toMatchObject({
+      code: 'credentials',
+      message: expect.stringContaining('connect_timeout'),
+    })
+    // Seconds, not forever: generous for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
+
   it('reports a connect that outlives connect_timeout as network, without retrying it', async () => {
     const events: IamEvent[] = []
     const sql = open(createSql({ ...options(events), connect_timeout: 1 }))

@@ -1,6 +1,6 @@
 import { connect as dial, Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
-import { classifyError, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
+import { classifyError, type IamAuth, type IamDriverOptions, RdsIamError } from '@rds-iam/core'
 import { createDriverAuth } from '@rds-iam/core/adapter'
 import postgres from 'postgres'
 
@@ -42,7 +42,8 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   async function openSocket(): Promise<Socket> {
     try {
       Object.assign(tls, await auth.tls())
-      token = await auth.getToken()
+      // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
+      token = await withinConnectTimeout(auth.getToken(), connectTimeoutMs)
     } catch (error) {
       return failedSocket(error)
     }
@@ -64,6 +65,25 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   const sql = postgres(connectionOptions)
   const connectTimeoutMs = 1000 * (sql.options.connect_timeout || 0) || undefined
   return withConnectRetry(sql, auth, connectTimeoutMs)
+}
+
+// A credential provider that never answers (an unreachable metadata service, a user's function) must fail the
+// connect like a server that never answers.
+function withinConnectTimeout(token: Promise<string>, timeoutMs: number | undefined): Promise<string> {
+  if (timeoutMs === undefined) return token
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new RdsIamError('credentials', `No IAM token within connect_timeout (${timeoutMs} ms).`, {
+            hint: 'The AWS credential provider did not answer: check that it can reach its source (instance metadata, SSO, STS), or raise connect_timeout.',
+          }),
+        ),
+      timeoutMs,
+    )
+  })
+  return Promise.race([token, expired]).finally(() => clearTimeout(timer))
 }
 
 // postgres.js fails the waiting query with a socket's error and moves on to the next query, where a rejected
