@@ -67,6 +67,15 @@ describe('resolveSsl policy', () => {
     expect(a.ssl.secureContext).toBe(b.ssl.secureContext)
   })
 
+  it('shares one secure context between policies given the same own `ca`, as an array or as PEM text', async () => {
+    const list = [rdsCas[0] as string, rdsCas[1] as string]
+    const [a, b] = await Promise.all([sslFor({ ca: list }), sslFor({ ca: list, mode: 'verify-ca' })])
+    expect(a.ssl.secureContext).toBe(b.ssl.secureContext)
+    const [c, d] = await Promise.all([sslFor({ ca: rdsCas[0] }), sslFor({ ca: `${rdsCas[0]}` })])
+    expect(c.ssl.secureContext).toBe(d.ssl.secureContext)
+    expect(c.ssl.secureContext).not.toBe(a.ssl.secureContext)
+  })
+
   it("keeps the user's own connection options and drops the mode", async () => {
     const { ssl } = await sslFor({ minVersion: 'TLSv1.3', mode: 'verify-ca' })
     expect(ssl).toMatchObject({ minVersion: 'TLSv1.3', rejectUnauthorized: true })

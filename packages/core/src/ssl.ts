@@ -126,11 +126,43 @@ function splitContextOptions(own: ConnectionOptions): {
 }
 
 // A user's own `ca` replaces the default list rather than adding to it: trust is never widened silently.
-async function contextFor(contextOptions: ConnectionOptions): Promise<SecureContext> {
-  if (Object.keys(contextOptions).length === 0) {
-    defaultContext ??= loadDefaultCaCertificates().then((ca) => createSecureContext({ ca }))
+function contextFor(contextOptions: ConnectionOptions): Promise<SecureContext> {
+  const { ca, ...clientCertificate } = contextOptions
+  // Only the CA list is shared across IamAuths: an application that makes a pool or client per tenant or per
+  // request passes the same `ca` each time, and parsing it again costs tens of milliseconds. Client certificates
+  // are rare enough to get a context of their own.
+  if (Object.keys(clientCertificate).length > 0) return buildContext(contextOptions)
+  if (ca === undefined) {
+    defaultContext ??= loadDefaultCaCertificates().then((defaults) => buildContext({ ca: defaults }))
     return defaultContext
   }
+  const shared = sharedContexts.get(ca)
+  if (shared) return shared
+  const built = buildContext({ ca })
+  built.catch(() => sharedContexts.delete(ca))
+  sharedContexts.set(ca, built)
+  return built
+}
+
+// Keyed by the `ca` value itself: the same array or Buffer object, or equal PEM text. A `ca` nobody holds any more
+// (an object key) is forgotten with it; PEM strings are few and small.
+const sharedContexts = {
+  byObject: new WeakMap<object, Promise<SecureContext>>(),
+  byText: new Map<string, Promise<SecureContext>>(),
+  get(ca: NonNullable<ConnectionOptions['ca']>): Promise<SecureContext> | undefined {
+    return typeof ca === 'string' ? this.byText.get(ca) : this.byObject.get(ca)
+  },
+  set(ca: NonNullable<ConnectionOptions['ca']>, context: Promise<SecureContext>): void {
+    if (typeof ca === 'string') this.byText.set(ca, context)
+    else this.byObject.set(ca, context)
+  },
+  delete(ca: NonNullable<ConnectionOptions['ca']>): void {
+    if (typeof ca === 'string') this.byText.delete(ca)
+    else this.byObject.delete(ca)
+  },
+}
+
+async function buildContext(contextOptions: ConnectionOptions): Promise<SecureContext> {
   const ca = contextOptions.ca ?? (await loadDefaultCaCertificates())
   try {
     return createSecureContext({ ...contextOptions, ca })
