@@ -37,7 +37,6 @@ export function createConnectionHandle<C extends EventEmitter>(
   let current = factory.create(password, timeoutMs)
   let opened = false
   let started = false
-  const bound = new WeakMap<object, unknown>()
 
   function replaceWith(next: C): void {
     const abandoned = current
@@ -79,20 +78,15 @@ export function createConnectionHandle<C extends EventEmitter>(
       value: (_depth: number, options: object) => inspect(current, options),
     },
   }) as C
+  const methods = methodsOf(current, connect, () => current)
   const handle = new Proxy(target, {
-    get(_target, property) {
-      if (property === 'connect') return connect
-      const value = Reflect.get(current, property, current)
-      if (typeof value !== 'function' || Object.hasOwn(current, property)) return value
-      let method = bound.get(value)
-      if (!method) {
-        // Calls go to whichever connection is current, so a method taken before a retry acts on the new one.
-        method = (...args: unknown[]) => Reflect.apply(value, current, args)
-        bound.set(value, method)
-      }
-      return method
+    // The hot path: a method is one map lookup, a field one read of the current connection.
+    get: (_target, property) => methods.get(property) ?? (current as Record<PropertyKey, unknown>)[property],
+    set(_target, property, value) {
+      // An instance's own function (a pool's `release`, an instrumentation's wrapper) wins over the class's.
+      methods.delete(property)
+      return Reflect.set(current, property, value, current)
     },
-    set: (_target, property, value) => Reflect.set(current, property, value, current),
     has: (_target, property) => Reflect.has(current, property),
     deleteProperty: (_target, property) => Reflect.deleteProperty(current, property),
     ownKeys: () => Reflect.ownKeys(current),
@@ -104,4 +98,28 @@ export function createConnectionHandle<C extends EventEmitter>(
     defineProperty: (_target, property, descriptor) => Reflect.defineProperty(current, property, descriptor),
   })
   return handle
+}
+
+// Every method along the connection's prototype chain, as a function that calls it on whichever connection is
+// current: a method taken before a retry acts on the new connection. Built once per handle.
+function methodsOf<C extends object>(
+  connection: C,
+  connect: (...args: never[]) => unknown,
+  current: () => C,
+): Map<PropertyKey, unknown> {
+  const methods = new Map<PropertyKey, unknown>()
+  for (
+    let proto = Object.getPrototypeOf(connection);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    for (const name of Reflect.ownKeys(proto)) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(proto, name)
+      if (name === 'constructor' || methods.has(name) || typeof descriptor?.value !== 'function') continue
+      const method = descriptor.value as (...args: unknown[]) => unknown
+      methods.set(name, (...args: unknown[]) => Reflect.apply(method, current(), args))
+    }
+  }
+  methods.set('connect', connect)
+  return methods
 }
