@@ -21,6 +21,10 @@ class FakeConnection extends EventEmitter {
   describe(): string {
     return this.label
   }
+  // The handle answers connect() itself; the driver's own would open this one object.
+  connect(): Promise<this> {
+    return Promise.reject(new Error('FakeConnection.connect is never called through the handle'))
+  }
 }
 
 function harness(failures: Error[]) {
