@@ -20,7 +20,9 @@ describe('examples run against the emulator', () => {
   beforeAll(async () => {
     emulator = await startEmulator({ upstream: inject('postgres') })
     await emulator.createIamUser('example_user')
-    // PostgreSQL 15 no longer lets every user create tables in `public`; the ORM examples run their migrations.
+    // The ORM examples run their migrations: PostgreSQL 15 lets only the owner create tables in `public`, and
+    // Drizzle creates a schema of its own.
+    await emulator.query('grant create on database postgres to example_user')
     await emulator.query('grant create on schema public to example_user')
     workDir = await mkdtemp(join(tmpdir(), 'rds-iam-examples-'))
     const caFile = join(workDir, 'emulator-ca.pem')

@@ -44,12 +44,14 @@ describe('tokenRejectedHint', () => {
     },
   )
 
-  it("names a tunnel's local port used as the token port", () => {
-    const context: ErrorContext = { host: 'localhost', port: 15432, tokenHost: ENDPOINT, tokenPort: 15432 }
+  it("names a tunnel's local port used as the token port when tokenPort was left to follow it", () => {
+    const context: ErrorContext = { host: 'localhost', port: 15432, tokenHost: ENDPOINT }
     const hint = tokenRejectedHint(context)
     expect(hint).toContain('The token was signed for port 15432, the port dialed on localhost')
     expect(hint).toContain('set `tokenPort: 5432`')
     expect(tokenRejectedHint({ ...context, tokenPort: 5432 })).toMatch(/^Check that/)
+    // Set on purpose to the dialed port (a tunnel that keeps the port, a local emulator): taken as meant.
+    expect(tokenRejectedHint({ ...context, tokenPort: 15432 })).toMatch(/^Check that/)
     // Dialing the endpoint itself on another port is a choice of the instance, not a tunnel mistake.
     expect(tokenRejectedHint({ host: ENDPOINT, port: 15432, tokenHost: ENDPOINT, tokenPort: 15432 })).toMatch(
       /^Check that/,
@@ -84,7 +86,6 @@ describe('tokenRejectedHint', () => {
       host: 'localhost',
       port: 15432,
       tokenHost: ENDPOINT,
-      tokenPort: 15432,
     })
     expect(kind).toBe('token-rejected')
     expect(hint).toContain('set `tokenPort: 5432`')

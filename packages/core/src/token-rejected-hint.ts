@@ -21,14 +21,15 @@ function tokenHostMismatch(c: ErrorContext): string | undefined {
   return `The token was signed for ${tokenHost}, but RDS only accepts tokens signed for its endpoint name: set \`tokenHost\` to the RDS endpoint (e.g. 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com') when dialing a tunnel, an alias or an IP address.`
 }
 
-// A tunnel's local port is rarely the endpoint's: left alone, tokenPort follows the dialed port.
+// A tunnel's local port is rarely the endpoint's: left alone, tokenPort follows the dialed port. A tokenPort the
+// user set, even to the dialed port (a tunnel that keeps the port, a local emulator), is taken as meant.
 function tokenPortMismatch(c: ErrorContext): string | undefined {
   const { host, port, tokenHost, tokenPort } = c
   if (host === undefined || !isTunnelOrAddress(host) || tokenHost === undefined || tokenHost === host) {
     return undefined
   }
-  if (port === undefined || tokenPort !== port || port === RDS_DEFAULT_PORT) return undefined
-  return `The token was signed for port ${tokenPort}, the port dialed on ${host}; if ${tokenHost} listens on ${RDS_DEFAULT_PORT}, set \`tokenPort: ${RDS_DEFAULT_PORT}\`.`
+  if (port === undefined || tokenPort !== undefined || port === RDS_DEFAULT_PORT) return undefined
+  return `The token was signed for port ${port}, the port dialed on ${host}; if ${tokenHost} listens on ${RDS_DEFAULT_PORT}, set \`tokenPort: ${RDS_DEFAULT_PORT}\`.`
 }
 
 // A token signed for another region than the endpoint's is refused.
@@ -57,7 +58,7 @@ function checklist(c: ErrorContext): string {
 /**
  * The hint for a token the server rejected: the mismatches the options show (region against the endpoint name,
  * a tunnel signed for its own address or port, a skewed clock) first, then the general checklist.
- * @example tokenRejectedHint({ host: '127.0.0.1', port: 15432, tokenHost: 'db.abc.eu-west-1.rds.amazonaws.com', tokenPort: 15432 })
+ * @example tokenRejectedHint({ host: '127.0.0.1', port: 15432, tokenHost: 'db.abc.eu-west-1.rds.amazonaws.com' })
  */
 export function tokenRejectedHint(context: ErrorContext): string {
   const found = MISMATCHES.map((mismatch) => mismatch(context)).filter((text) => text !== undefined)

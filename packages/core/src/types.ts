@@ -111,6 +111,7 @@ export type RdsIamErrorCode = ErrorKind | 'region-missing' | 'ssl-required'
 export interface ErrorContext {
   host?: string
   port?: number
+  /** The `tokenPort` option as the user set it; undefined when the token follows the dialed port. */
   tokenPort?: number
   /** Local clock minus the server's, where the server's time is known. */
   clockSkewMs?: number

@@ -75,7 +75,7 @@ describe('IAM users', () => {
     const { host, port, user: who, database, ssl, iam } = emulator.adapterOptions(user)
     const token = await new Signer({
       hostname: iam.tokenHost,
-      port,
+      port: iam.tokenPort,
       region: iam.region,
       credentials: iam.credentials,
       username: who,

@@ -111,7 +111,7 @@ export interface AdapterOptions {
   user: string
   database: string
   ssl: { ca: string }
-  iam: { tokenHost: string; region: string; credentials: EmulatorCredentials }
+  iam: { tokenHost: string; tokenPort: number; region: string; credentials: EmulatorCredentials }
 }
 
 /** A running emulator. Sign tokens for `endpoint:port` in `region`, dial `host:port`, trust `ca`. */
@@ -296,7 +296,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       user,
       database,
       ssl: { ca: certificates.ca },
-      iam: { tokenHost: endpoint, region, credentials: signingCredentials },
+      iam: { tokenHost: endpoint, tokenPort: port, region, credentials: signingCredentials },
     }),
     query: upstream.query,
   }
