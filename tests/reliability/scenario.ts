@@ -87,6 +87,8 @@ export interface LoadScenario {
   label?: string
   /** Runs while the workers work; they stop when it resolves. */
   during(): Promise<void>
+  /** Where the sessions go when the scenario keeps them open for later checks; otherwise they end with it. */
+  keepOpen?: [ReliabilityTarget, Session][]
 }
 
 const END_DEADLINE_MS = 10_000
@@ -150,13 +152,23 @@ export async function runLoadScenario(
   } finally {
     stopped = true
     await Promise.all(loads)
-    await Promise.all(
-      sessions.map(async ([target, session]) => {
-        const ended = (await withDeadline(session.end(), END_DEADLINE_MS)) !== 'hung'
-        const run = runs.get(target)!
-        run.ended &&= ended
-      }),
-    )
+    const { keepOpen } = options
+    if (keepOpen) keepOpen.push(...sessions)
+    else await endSessions(sessions, runs)
   }
   return runs
+}
+
+/** Ends every session within a deadline; a run whose pool, client or sql does not end is marked. */
+export async function endSessions(
+  sessions: [ReliabilityTarget, Session][],
+  runs: Map<ReliabilityTarget, TargetRun>,
+): Promise<void> {
+  await Promise.all(
+    sessions.map(async ([target, session]) => {
+      const ended = (await withDeadline(session.end(), END_DEADLINE_MS)) !== 'hung'
+      const run = runs.get(target)!
+      run.ended &&= ended
+    }),
+  )
 }
