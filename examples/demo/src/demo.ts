@@ -1,20 +1,13 @@
 // The README's first command: a throwaway PostgreSQL, the RDS IAM emulator in front of it, and each adapter
 // signing in with a real IAM token over verified TLS, printed step by step.
-import { execFile } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { IamEvent } from '@rds-iam/core'
 import { type Emulator, type EmulatorEvent, startEmulator, startPostgres } from '@rds-iam/emulator'
 import { createPool, type IamDriverOptions, RdsIamError } from '@rds-iam/pg'
 import { createSql } from '@rds-iam/postgres'
+import { exampleRunner, listExamples } from './run-example'
 
 const DEMO_USER = 'demo_user'
-const run = promisify(execFile)
 
 function step(label: string, text: string): void {
   console.log(`   ${label.padEnd(15)} ${text}`)
@@ -107,38 +100,16 @@ async function demoPostgresJs(emulator: Emulator): Promise<void> {
 // The ORMs and query builders, each as its example in examples/ runs it: a process configured only by the libpq
 // variables and the AWS default credential chain, as an application on RDS would be.
 async function demoExamples(emulator: Emulator): Promise<void> {
-  const examplesDir = fileURLToPath(new URL('../../', import.meta.url))
-  const caFile = join(await mkdtemp(join(tmpdir(), 'rds-iam-demo-')), 'emulator-ca.pem')
-  await writeFile(caFile, emulator.ca)
-  // The examples run their migrations: tables in `public`, and Drizzle its own schema.
-  await emulator.query(`grant create on database postgres to ${DEMO_USER}`)
-  await emulator.query(`grant create on schema public to ${DEMO_USER}`)
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PGHOST: emulator.host,
-    PGPORT: String(emulator.port),
-    PGUSER: DEMO_USER,
-    PGDATABASE: 'postgres',
-    AWS_REGION: emulator.region,
-    AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey,
-    RDS_IAM_TOKEN_HOST: emulator.endpoint,
-    RDS_IAM_CA_FILE: caFile,
-  }
-  const examples = readdirSync(examplesDir).filter((name) =>
-    existsSync(join(examplesDir, name, 'src/main.ts')),
-  )
-  for (const example of examples) {
-    section(`${example} (examples/${example})`)
-    const accepted = emulator.stats().accepted
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: join(examplesDir, example),
-      env,
-      timeout: 60_000,
-    })
-    for (const line of stdout.trim().split('\n')) step('output', line)
-    step('signed in', `${emulator.stats().accepted - accepted} IAM connections accepted by the emulator`)
+  const runner = await exampleRunner(emulator, DEMO_USER)
+  try {
+    for (const example of listExamples()) {
+      section(`${example} (examples/${example})`)
+      const accepted = emulator.stats().accepted
+      for (const line of (await runner.run(example)).trim().split('\n')) step('output', line)
+      step('signed in', `${emulator.stats().accepted - accepted} IAM connections accepted by the emulator`)
+    }
+  } finally {
+    await runner.dispose()
   }
 }
 
