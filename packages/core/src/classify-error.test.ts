@@ -95,6 +95,7 @@ const rows: [string, unknown, ErrorKind, boolean][] = [
     false,
   ],
   ['ECONNRESET during auth', driverError('ECONNRESET', 'read ECONNRESET'), 'throttled', true],
+  ['EPIPE during auth', driverError('EPIPE', 'write EPIPE'), 'throttled', true],
   [
     'CredentialsProviderError',
     named('CredentialsProviderError', 'Could not load credentials from any providers'),

@@ -81,12 +81,14 @@ const isConnectTimeout: Predicate = (f) =>
   /Connection terminated due to connection timeout|^timeout expired$/i.test(f.message) ||
   f.code === 'CONNECT_TIMEOUT'
 
-// RDS drops new connections it cannot authenticate in time: node-postgres and postgres.js report it like this.
+// RDS drops new connections it cannot authenticate in time: node-postgres and postgres.js report it like this,
+// and a driver still writing its startup or password when the drop arrives gets EPIPE instead of ECONNRESET.
 // postgres.js's CONNECTION_ENDED is not among them: it means the application ended the pool itself.
 const isDroppedDuringAuth: Predicate = (f) =>
   /Connection terminated unexpectedly/i.test(f.message) ||
   f.code === 'CONNECTION_CLOSED' ||
-  f.code === 'ECONNRESET'
+  f.code === 'ECONNRESET' ||
+  f.code === 'EPIPE'
 
 // The SSO provider says so when the cached `aws sso login` session has run out.
 const isExpiredSsoSession: Predicate = (f) =>
@@ -117,7 +119,7 @@ const isCertificateFailure: Predicate = (f) => CERTIFICATE_CODES.has(f.code)
 const isNetworkFailure: Predicate = (f) => NETWORK_CODES.has(f.code)
 
 const tlsRequiredHint = (): string =>
-  'RDS accepts IAM tokens only over TLS: give the driver the ssl options of IamAuth.ssl, never ssl: false, and make sure a tunnel forwards TLS to the server.'
+  'RDS accepts IAM tokens only over TLS: give the driver the TLS options of IamAuth.tls(), never ssl: false, and make sure a tunnel forwards TLS to the server.'
 
 const profileName = (c: ErrorContext): string => c.profile ?? '<profile>'
 
