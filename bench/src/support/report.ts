@@ -6,7 +6,9 @@ export type Target = { atMost: number } | { atLeast: number }
 export function verdict(id: string, measure: string, value: number, target: Target, unit = ''): void {
   const met = 'atMost' in target ? value <= target.atMost : value >= target.atLeast
   const bound = 'atMost' in target ? `<= ${target.atMost}` : `>= ${target.atLeast}`
-  console.log(`${id} ${measure}: ${format(value)}${unit} (target ${bound}${unit}) ${met ? 'PASS' : 'MISS'}`)
+  // A ratio next to its target needs a third decimal: 1.054 rounds to 1.05 and would read as met.
+  const shown = unit === '' && !Number.isInteger(value) ? value.toFixed(3) : format(value)
+  console.log(`${id} ${measure}: ${shown}${unit} (target ${bound}${unit}) ${met ? 'PASS' : 'MISS'}`)
 }
 
 export function format(value: number): string {
