@@ -3,6 +3,7 @@ import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { createKnex, iamConnection } from '@rds-iam/knex'
 import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { expectIdleConnectionDropSurvived } from './src/orm-failover'
 
 // What Knex users do besides pooled queries: migrations, a URL, and the `connection` value for their own config.
 describe('knex features through the emulator', () => {
@@ -87,5 +88,13 @@ describe('knex features through the emulator', () => {
     expect(() => iamConnection({ ...emulator.adapterOptions('nobody'), ssl: 'disable' as never })).toThrow(
       RdsIamError,
     )
+  })
+
+  it('a failover that drops an idle connection does not crash the process; the next query signs in again', async () => {
+    await emulator.createIamUser('knex_failover')
+    const db = keep(
+      createKnex({ connection: emulator.adapterOptions('knex_failover'), pool: { min: 0, max: 1 } }),
+    )
+    await expectIdleConnectionDropSurvived(emulator, () => db.raw('select 1'))
   })
 })

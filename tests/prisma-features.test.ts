@@ -2,6 +2,7 @@ import { classifyError } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { createPrismaAdapter, rdsIamErrorOf } from '@rds-iam/prisma'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { expectIdleConnectionDropSurvived } from './src/orm-failover'
 import { type GeneratedClient, generatePrismaClient } from './src/orm-prisma-client'
 import { expectNotesCrud } from './src/orm-prisma-notes'
 
@@ -61,6 +62,17 @@ describe('prisma features through the emulator', () => {
       )
       expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError' })
       expect(rdsIamErrorOf(error)).toBeUndefined()
+    } finally {
+      await prisma.$disconnect()
+    }
+  })
+
+  it('a failover that drops an idle connection does not crash the process; the next query signs in again', async () => {
+    await emulator.createIamUser('prisma_failover')
+    const adapter = createPrismaAdapter({ ...emulator.adapterOptions('prisma_failover'), max: 1 })
+    const prisma = new generated.PrismaClient({ adapter })
+    try {
+      await expectIdleConnectionDropSurvived(emulator, () => prisma.$queryRawUnsafe('select 1'))
     } finally {
       await prisma.$disconnect()
     }

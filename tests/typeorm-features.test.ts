@@ -4,6 +4,7 @@ import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { createDataSource, iamDataSourceOptions, RdsIamError } from '@rds-iam/typeorm'
 import { DataSource, EntitySchema, type MigrationInterface, type QueryRunner } from 'typeorm'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { expectIdleConnectionDropSurvived } from './src/orm-failover'
 
 interface Note {
   id: number
@@ -136,5 +137,14 @@ describe('typeorm features through the emulator', () => {
     expect(error).toBeInstanceOf(RdsIamError)
     expect(error).toMatchObject({ code: 'config' })
     expect(dataSource.isInitialized).toBe(false)
+  })
+
+  it('a failover that drops an idle connection does not crash the process; the next query signs in again', async () => {
+    await writer.createIamUser('typeorm_failover')
+    const { user, ...options } = writer.adapterOptions('typeorm_failover')
+    const dataSource = await initialize(
+      createDataSource({ type: 'postgres', ...options, username: user, poolSize: 1 }),
+    )
+    await expectIdleConnectionDropSurvived(writer, () => dataSource.query('select 1'))
   })
 })
