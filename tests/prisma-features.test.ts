@@ -25,46 +25,38 @@ describe('prisma features through the emulator', () => {
     await expectNotesCrud(emulator, 'newest', 'prisma_crud')
   })
 
-  it('a rejected token reads as token-rejected with its hint, not as access denied to a database', async () => {
-    await emulator.createIamUser('prisma_denied')
-    denied.add('prisma_denied')
-    const prisma = new generated.PrismaClient({
-      adapter: createPrismaAdapter(emulator.adapterOptions('prisma_denied')),
-    })
+  // A query's failure as `user` meets it through a generated client on the adapter.
+  async function failureOf(user: string, sql: string): Promise<unknown> {
+    await emulator.createIamUser(user)
+    const prisma = new generated.PrismaClient({ adapter: createPrismaAdapter(emulator.adapterOptions(user)) })
     try {
-      const error = await prisma.$queryRawUnsafe('select 1').then(
+      return await prisma.$queryRawUnsafe(sql).then(
         () => undefined,
         (failure: unknown) => failure,
       )
-      // Prisma's own error keeps the RdsIamError's code and message, so it is classified as it stands...
-      expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError', code: 'token-rejected' })
-      expect(String(error)).not.toMatch(/denied access|not available/i)
-      expect(classifyError(error).kind).toBe('token-rejected')
-      // ...and rdsIamErrorOf gives the RdsIamError back with its hint.
-      expect(rdsIamErrorOf(error)).toMatchObject({
-        code: 'token-rejected',
-        hint: expect.stringContaining('rds-db:connect'),
-      })
     } finally {
       await prisma.$disconnect()
     }
+  }
+
+  it('a rejected token reads as token-rejected with its hint, not as access denied to a database', async () => {
+    denied.add('prisma_denied')
+    const error = await failureOf('prisma_denied', 'select 1')
+    // Prisma's own error keeps the RdsIamError's code and message, so it is classified as it stands...
+    expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError', code: 'token-rejected' })
+    expect(String(error)).not.toMatch(/denied access|not available/i)
+    expect(classifyError(error).kind).toBe('token-rejected')
+    // ...and rdsIamErrorOf gives the RdsIamError back with its hint.
+    expect(rdsIamErrorOf(error)).toMatchObject({
+      code: 'token-rejected',
+      hint: expect.stringContaining('rds-db:connect'),
+    })
   })
 
   it('an error that is not about signing in is not taken for an RdsIamError', async () => {
-    await emulator.createIamUser('prisma_sql_error')
-    const prisma = new generated.PrismaClient({
-      adapter: createPrismaAdapter(emulator.adapterOptions('prisma_sql_error')),
-    })
-    try {
-      const error = await prisma.$queryRawUnsafe('select * from no_such_table').then(
-        () => undefined,
-        (failure: unknown) => failure,
-      )
-      expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError' })
-      expect(rdsIamErrorOf(error)).toBeUndefined()
-    } finally {
-      await prisma.$disconnect()
-    }
+    const error = await failureOf('prisma_sql_error', 'select * from no_such_table')
+    expect(error).toMatchObject({ name: 'PrismaClientKnownRequestError' })
+    expect(rdsIamErrorOf(error)).toBeUndefined()
   })
 
   it('a failover that drops an idle connection does not crash the process; the next query signs in again', async () => {

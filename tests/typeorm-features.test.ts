@@ -2,33 +2,11 @@ import 'reflect-metadata'
 import type { IamEvent } from '@rds-iam/core'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { createDataSource, iamDataSourceOptions, RdsIamError } from '@rds-iam/typeorm'
-import { DataSource, EntitySchema, type MigrationInterface, type QueryRunner } from 'typeorm'
+import { DataSource } from 'typeorm'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+// The example's own entity and migration, so the test checks what the example ships.
+import { CreateTypeormNotes1735689600000, NoteEntity } from '../examples/typeorm/src/notes'
 import { expectIdleConnectionDropSurvived } from './src/orm-failover'
-
-interface Note {
-  id: number
-  body: string
-}
-
-const NoteEntity = new EntitySchema<Note>({
-  name: 'Note',
-  tableName: 'typeorm_notes',
-  columns: {
-    id: { type: Number, primary: true, generated: true },
-    body: { type: String },
-  },
-})
-
-class CreateNotes1700000000000 implements MigrationInterface {
-  name = 'CreateNotes1700000000000'
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query('create table typeorm_notes (id serial primary key, body text not null)')
-  }
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('drop table typeorm_notes')
-  }
-}
 
 // What TypeORM users do besides pooled queries: migrations, entities, a URL, and a writer with readers.
 describe('typeorm features through the emulator', () => {
@@ -72,11 +50,11 @@ describe('typeorm features through the emulator', () => {
         ...options,
         username: user,
         entities: [NoteEntity],
-        migrations: [CreateNotes1700000000000],
+        migrations: [CreateTypeormNotes1735689600000],
       }),
     )
     expect((await dataSource.runMigrations()).map((migration) => migration.name)).toEqual([
-      'CreateNotes1700000000000',
+      'CreateTypeormNotes1735689600000',
     ])
     const notes = dataSource.getRepository(NoteEntity)
     const saved = await notes.save({ body: 'signed in with IAM' })
@@ -97,16 +75,17 @@ describe('typeorm features through the emulator', () => {
     // A user of its own, so that both tokens are made here rather than found in the process-wide cache.
     await writer.createIamUser('typeorm_replica')
     const events: IamEvent[] = []
+    // Each server signs for its own endpoint; region and keys are shared.
     const credentialsOf = (emulator: Emulator) => {
       const { user, iam, ...credentials } = emulator.adapterOptions('typeorm_replica')
-      return { ...credentials, username: user, iam: { tokenHost: iam.tokenHost } }
+      return { ...credentials, username: user, iam: { tokenHost: iam.tokenHost, tokenPort: emulator.port } }
     }
-    const { iam } = writer.adapterOptions('typeorm_replica')
+    const { region, credentials } = writer.adapterOptions('typeorm_replica').iam
     const accepted = { writer: writer.stats().accepted, reader: reader.stats().accepted }
     const dataSource = await initialize(
       createDataSource({
         type: 'postgres',
-        iam: { ...iam, onEvent: (event) => events.push(event) },
+        iam: { region, credentials, onEvent: (event) => events.push(event) },
         replication: { master: credentialsOf(writer), slaves: [credentialsOf(reader)] },
       }),
     )

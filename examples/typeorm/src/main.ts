@@ -3,32 +3,7 @@
 import 'reflect-metadata'
 import { readFileSync } from 'node:fs'
 import { createDataSource } from '@rds-iam/typeorm'
-import { EntitySchema, type MigrationInterface, type QueryRunner } from 'typeorm'
-
-interface Note {
-  id: number
-  body: string
-}
-
-// An entity schema needs no decorator settings; decorated entity classes work the same way.
-const NoteEntity = new EntitySchema<Note>({
-  name: 'Note',
-  tableName: 'typeorm_notes',
-  columns: {
-    id: { type: Number, primary: true, generated: true },
-    body: { type: String },
-  },
-})
-
-class CreateTypeormNotes1735689600000 implements MigrationInterface {
-  name = 'CreateTypeormNotes1735689600000'
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query('create table typeorm_notes (id serial primary key, body text not null)')
-  }
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('drop table typeorm_notes')
-  }
-}
+import { CreateTypeormNotes1735689600000, NoteEntity } from './notes'
 
 const caFile = process.env.RDS_IAM_CA_FILE
 
