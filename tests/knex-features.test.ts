@@ -3,6 +3,8 @@ import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { createKnex, iamConnection } from '@rds-iam/knex'
 import knex, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+// The example's own migrations, so the test checks what the example ships.
+import { migrationSource } from '../examples/knex/src/migrations'
 import { expectIdleConnectionDropSurvived } from './src/orm-failover'
 
 // What Knex users do besides pooled queries: migrations, a URL, and the `connection` value for their own config.
@@ -30,24 +32,8 @@ describe('knex features through the emulator', () => {
     const db = keep(
       createKnex({ connection: emulator.adapterOptions('knex_migrator'), pool: { min: 0, max: 2 } }),
     )
-    const migrations: Record<string, Knex.Migration> = {
-      '001_notes': {
-        up: (k) =>
-          k.schema.createTable('knex_notes', (table) => {
-            table.increments('id')
-            table.text('body').notNullable()
-          }),
-        down: (k) => k.schema.dropTable('knex_notes'),
-      },
-    }
-    const [, applied] = await db.migrate.latest({
-      migrationSource: {
-        getMigrations: async () => Object.keys(migrations),
-        getMigrationName: (name: string) => name,
-        getMigration: async (name: string) => migrations[name]!,
-      },
-    })
-    expect(applied).toEqual(['001_notes'])
+    const [, applied] = await db.migrate.latest({ migrationSource })
+    expect(applied).toEqual(['20250101000000_create_knex_notes'])
     await db('knex_notes').insert({ body: 'signed in with IAM' })
     expect(await db('knex_notes').select('body')).toEqual([{ body: 'signed in with IAM' }])
   })

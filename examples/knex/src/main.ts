@@ -2,7 +2,7 @@
 // PGDATABASE) and credentials from the AWS default chain, so the same app runs against RDS and the emulator.
 import { readFileSync } from 'node:fs'
 import { createKnex } from '@rds-iam/knex'
-import type { Knex } from 'knex'
+import { migrationSource } from './migrations'
 
 const caFile = process.env.RDS_IAM_CA_FILE
 
@@ -16,26 +16,8 @@ const db = createKnex({
   pool: { min: 0, max: 5 },
 })
 
-// Migrations kept in code for the example; a `migrations` directory works the same way.
-const migrations: Record<string, Knex.Migration> = {
-  '20250101000000_create_knex_notes': {
-    up: (knex) =>
-      knex.schema.createTable('knex_notes', (table) => {
-        table.increments('id')
-        table.text('body').notNullable()
-      }),
-    down: (knex) => knex.schema.dropTable('knex_notes'),
-  },
-}
-
 try {
-  await db.migrate.latest({
-    migrationSource: {
-      getMigrations: async () => Object.keys(migrations),
-      getMigrationName: (name: string) => name,
-      getMigration: async (name: string) => migrations[name] as Knex.Migration,
-    },
-  })
+  await db.migrate.latest({ migrationSource })
   const { rows } = await db.raw<{ rows: { user: string }[] }>('select current_user as "user"')
   console.log(`connected as ${rows[0]?.user}`)
 
