@@ -117,6 +117,9 @@ describe('resolveSsl policy', () => {
     null,
     { mode: 'verify-full', rejectUnauthorized: false },
     { mode: 'verify-ca', rejectUnauthorized: false },
+    { ca: 42 },
+    { ca: [42] },
+    { cert: {}, key: 'KEY' },
   ])('refuses %o as a config error', (option) => {
     expect(refusal(option)).toMatchObject({ name: 'RdsIamError', code: 'config' })
   })

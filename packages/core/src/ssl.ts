@@ -71,6 +71,7 @@ function readPolicy(option: SslOption): RequestedPolicy {
     throw configError('`ssl` must be a mode, `true` or TLS options.', "Use e.g. ssl: 'verify-full'.")
   }
   const { mode, ...own } = option
+  checkCertificateOptions(own)
   // Plain TLS options with rejectUnauthorized: false are how drivers spell "require", so that is what they get.
   if (mode === undefined) return { mode: own.rejectUnauthorized === false ? 'require' : 'verify-full', own }
   const checked = checkMode(mode)
@@ -81,6 +82,24 @@ function readPolicy(option: SslOption): RequestedPolicy {
     )
   }
   return { mode: checked, own }
+}
+
+// Node throws a bare TypeError for these deep inside the first handshake; say which option is wrong instead.
+function checkCertificateOptions(own: ConnectionOptions): void {
+  for (const key of CONTEXT_KEYS) {
+    const value: unknown = own[key]
+    if (value === undefined || key === 'passphrase' || isPemLike(value)) continue
+    if (Array.isArray(value) && value.every((entry) => isPemLike(entry) || typeof entry === 'object'))
+      continue
+    throw configError(
+      `\`ssl.${key}\` must be PEM text, a Buffer, or a list of them.`,
+      `Pass e.g. ssl: { ${key}: readFileSync('${key === 'ca' ? 'rds-ca.pem' : `client-${key}.pem`}', 'utf8') }.`,
+    )
+  }
+}
+
+function isPemLike(value: unknown): boolean {
+  return typeof value === 'string' || Buffer.isBuffer(value)
 }
 
 function checkMode(mode: unknown): SslMode | 'disable' {
