@@ -234,6 +234,25 @@ describe('failures before the first query is sent', () => {
     }
   })
 
+  it('bounds a server that closes every new connection unanswered by connect_timeout, without a dialing storm', async () => {
+    const events: IamEvent[] = []
+    const sql = open(createSql({ ...options(events), connect_timeout: 1 }))
+    emulator.refuseNew(true)
+    try {
+      const started = Date.now()
+      const failure = await failureOf(sql`select 1`)
+      expect(failure).toBeInstanceOf(RdsIamError)
+      expect(failure).toMatchObject({ code: 'network' })
+      // Seconds, not forever: generous for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(10_000)
+      // Paced: a handful of dials a second, where postgres.js alone redials thousands of times.
+      expect(events.filter((event) => event.type === 'token-reused').length).toBeLessThan(100)
+    } finally {
+      emulator.refuseNew(false)
+    }
+    expect(await sql`select 1 as one`).toEqual([{ one: 1 }])
+  })
+
   it('bounds a credential provider that never answers by connect_timeout', async () => {
     const { credentials: _credentials, ...iam } = options().iam ?? {}
     const hanging = (): Promise<never> => new Promise(() => {})

@@ -39,16 +39,26 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   const tls: ConnectionOptions = {}
   // The token of the latest connect: a connection signing in after a newer connect sends that newer, valid one.
   let token = ''
+  // postgres.js reconnects at once and without end when a server closes new connections before saying anything
+  // (an endpoint refusing or failing over), restarting its connect timer each time: a streak of such closes is
+  // paced and bounded by connect_timeout here. Any answer of the server (it asks for the password) ends it.
+  let silentSince: number | undefined
   async function openSocket(): Promise<Socket> {
     try {
+      if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, connectTimeoutMs)
       Object.assign(tls, await auth.tls())
       // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
       token = await withinConnectTimeout(auth.getToken(), connectTimeoutMs)
     } catch (error) {
+      silentSince = undefined
       return failedSocket(error)
     }
     // Dialed here because postgres.js splits its host at ':', which turns '::1' into localhost.
-    return dial({ host: auth.host, port: auth.port })
+    const socket = dial({ host: auth.host, port: auth.port })
+    socket.once('close', () => {
+      if (socket.bytesRead === 0) silentSince ??= performance.now()
+    })
+    return socket
   }
   // postgres.js documents `socket` (a factory, awaited per connect) but leaves it out of its types.
   const connectionOptions = {
@@ -60,12 +70,30 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     ssl: tls,
     socket: openSocket,
     // postgres.js never handles a rejected `pass`, so the token is made in openSocket and only read here.
-    pass: () => token,
+    pass: () => {
+      silentSince = undefined
+      return token
+    },
   }
   const sql = postgres(connectionOptions)
   const connectTimeoutMs = 1000 * (sql.options.connect_timeout || 0) || undefined
   return withConnectRetry(sql, auth, connectTimeoutMs)
 }
+
+// Waits a little before dialing again a server that just closed the last connection unanswered, and gives up once
+// such closes have gone on for connect_timeout, as if one connect had lasted that long.
+async function pauseAfterSilentClose(since: number, timeoutMs: number | undefined): Promise<void> {
+  if (timeoutMs !== undefined && performance.now() - since >= timeoutMs) {
+    throw Object.assign(
+      new Error(`The server closed every new connection unanswered for ${timeoutMs} ms (connect_timeout).`),
+      { code: 'CONNECT_TIMEOUT' },
+    )
+  }
+  await new Promise((resolve) => setTimeout(resolve, SILENT_CLOSE_PAUSE_MS))
+}
+
+// Short next to any connect timeout, long enough that a refusing server costs a few dials a second, not thousands.
+const SILENT_CLOSE_PAUSE_MS = 100
 
 // A credential provider that never answers (an unreachable metadata service, a user's function) must fail the
 // connect like a server that never answers.
