@@ -364,3 +364,32 @@ describe('classifyError of credential failures', () => {
     expect(hint).toContain('credential_process of profile "vault"')
   })
 })
+
+describe('classifyError on errors Prisma rethrows', () => {
+  it('reads the RdsIamError code and hint that a PrismaClientKnownRequestError keeps', () => {
+    const wrapped = Object.assign(
+      new Error(
+        'IAM sign-in as "app" to db:5432 failed (not-iam-user): password authentication failed for user "app" Hint: GRANT rds_iam TO "app".',
+      ),
+      { name: 'PrismaClientKnownRequestError', code: 'not-iam-user' },
+    )
+    expect(classifyError(wrapped)).toEqual({
+      kind: 'not-iam-user',
+      retryable: false,
+      hint: 'GRANT rds_iam TO "app".',
+    })
+    const sslRequired = Object.assign(new Error('TLS cannot be turned off. Hint: keep TLS.'), {
+      name: 'PrismaClientKnownRequestError',
+      code: 'ssl-required',
+    })
+    expect(classifyError(sslRequired).kind).toBe('config')
+  })
+
+  it("leaves Prisma's own codes to the other rules", () => {
+    const prismaOwn = Object.assign(new Error('Unique constraint failed'), {
+      name: 'PrismaClientKnownRequestError',
+      code: 'P2002',
+    })
+    expect(classifyError(prismaOwn).kind).toBe('unknown')
+  })
+})

@@ -215,11 +215,31 @@ export function classifyError(error: unknown, context: ErrorContext = {}): Error
     // Core has already decided about its own errors, including whether they were retried.
     if (isRdsIamError(current))
       return { kind: kindOfCode(current.code), retryable: false, hint: current.hint }
+    if (isPrismaWrappedRdsIamError(current)) {
+      return { kind: kindOfCode(current.code), retryable: false, hint: hintInMessage(current.message) }
+    }
     const facts = factsOf(current)
     const rule = RULES.find((candidate) => candidate.matches(facts))
     if (rule) return { kind: rule.kind, retryable: isRetryable(rule.kind), hint: rule.hint(context) }
   }
   return UNKNOWN
+}
+
+// Prisma rethrows what a driver adapter throws as its own PrismaClientKnownRequestError: the RdsIamError's code
+// and message (which ends with the hint) survive, the object does not.
+function isPrismaWrappedRdsIamError(error: object): error is { code: string; message: string } {
+  const { name, code, message } = error as Record<string, unknown>
+  return (
+    name === 'PrismaClientKnownRequestError' &&
+    typeof message === 'string' &&
+    typeof code === 'string' &&
+    (Object.hasOwn(IS_ERROR_KIND, code) || code === 'region-missing' || code === 'ssl-required')
+  )
+}
+
+function hintInMessage(message: string): string {
+  const at = message.lastIndexOf(' Hint: ')
+  return at === -1 ? message : message.slice(at + ' Hint: '.length).trim()
 }
 
 function isRetryable(kind: ErrorKind): boolean {
