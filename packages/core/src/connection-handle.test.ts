@@ -76,7 +76,7 @@ describe('createConnectionHandle', () => {
     expect(heard).toEqual(['hello'])
     expect(handle.opened).toBe(true)
     // A method taken before the retry acts on the connection that opened.
-    expect(describeBeforeRetry()).toBe('connection 2')
+    expect(describeBeforeRetry.call(handle)).toBe('connection 2')
     expect(passwords).toHaveLength(2)
   })
 

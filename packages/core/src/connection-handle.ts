@@ -78,13 +78,18 @@ export function createConnectionHandle<C extends EventEmitter>(
       value: (_depth: number, options: object) => inspect(current, options),
     },
   }) as C
-  const methods = methodsOf(current, connect, () => current)
+  const methods = methodsOfClass(Object.getPrototypeOf(current))
+  // Functions set on this one handle (a pool's `release`, an instrumentation's wrapper) win over the class's.
+  const ownFunctions = new Set<PropertyKey>()
   const handle = new Proxy(target, {
     // The hot path: a method is one map lookup, a field one read of the current connection.
-    get: (_target, property) => methods.get(property) ?? (current as Record<PropertyKey, unknown>)[property],
+    get(_target, property) {
+      if (property === 'connect') return connect
+      const method = ownFunctions.has(property) ? undefined : methods.get(property)
+      return method ?? (current as Record<PropertyKey, unknown>)[property]
+    },
     set(_target, property, value) {
-      // An instance's own function (a pool's `release`, an instrumentation's wrapper) wins over the class's.
-      methods.delete(property)
+      if (typeof value === 'function') ownFunctions.add(property)
       return Reflect.set(current, property, value, current)
     },
     has: (_target, property) => Reflect.has(current, property),
@@ -97,29 +102,31 @@ export function createConnectionHandle<C extends EventEmitter>(
     },
     defineProperty: (_target, property, descriptor) => Reflect.defineProperty(current, property, descriptor),
   })
+  currentOf.set(handle, () => current)
   return handle
 }
 
-// Every method along the connection's prototype chain, as a function that calls it on whichever connection is
-// current: a method taken before a retry acts on the new connection. Built once per handle.
-function methodsOf<C extends object>(
-  connection: C,
-  connect: (...args: never[]) => unknown,
-  current: () => C,
-): Map<PropertyKey, unknown> {
+// Which connection a handle stands for now; read by the class's method table, shared by every handle.
+const currentOf = new WeakMap<object, () => object>()
+const methodTables = new WeakMap<object, Map<PropertyKey, unknown>>()
+
+// Every method along a connection class's prototype chain, as a function that calls it on the connection its
+// handle stands for when called: a method taken before a retry acts on the new connection. Built once per class,
+// so opening a connection makes no closures. Called without a handle as `this`, it behaves as the method itself.
+function methodsOfClass(prototype: object): Map<PropertyKey, unknown> {
+  const known = methodTables.get(prototype)
+  if (known) return known
   const methods = new Map<PropertyKey, unknown>()
-  for (
-    let proto = Object.getPrototypeOf(connection);
-    proto && proto !== Object.prototype;
-    proto = Object.getPrototypeOf(proto)
-  ) {
+  for (let proto = prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const name of Reflect.ownKeys(proto)) {
       const descriptor = Reflect.getOwnPropertyDescriptor(proto, name)
       if (name === 'constructor' || methods.has(name) || typeof descriptor?.value !== 'function') continue
       const method = descriptor.value as (...args: unknown[]) => unknown
-      methods.set(name, (...args: unknown[]) => Reflect.apply(method, current(), args))
+      methods.set(name, function (this: object, ...args: unknown[]) {
+        return Reflect.apply(method, currentOf.get(this)?.() ?? this, args)
+      })
     }
   }
-  methods.set('connect', connect)
+  methodTables.set(prototype, methods)
   return methods
 }
