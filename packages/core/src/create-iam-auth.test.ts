@@ -156,6 +156,20 @@ describe('createIamAuth', () => {
     expect(calls).toBeGreaterThan(callsAfterFailure)
   })
 
+  it('fails getToken as credentials when the provider does not answer within timeoutMs', async () => {
+    const hanging = (): Promise<never> => new Promise(() => {})
+    const { auth } = authWith({ credentials: hanging })
+    await expect(auth.getToken({ timeoutMs: 50 })).rejects.toMatchObject({
+      name: 'RdsIamError',
+      code: 'credentials',
+      message: expect.stringContaining('50 ms'),
+    })
+    // A cached token needs no provider, so no timeout can fail it.
+    const { auth: cached } = authWith()
+    const first = await cached.getToken()
+    await expect(cached.getToken({ timeoutMs: 1 })).resolves.toBe(first)
+  })
+
   it('drops only the token of the rejected attempt, not one another connection fetched since', async () => {
     const { auth, events, generations } = authWith()
     const rejected = await auth.retry(async (attempt) => {

@@ -1,6 +1,6 @@
 import { type InspectOptions, inspect } from 'node:util'
 import { createCredentialSource } from './credentials'
-import { toErrorLike } from './errors'
+import { RdsIamError, toErrorLike } from './errors'
 import { createEventEmitter } from './events'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
@@ -8,7 +8,7 @@ import { createRetry, type TrackedAttempt } from './retry'
 import { resolveSsl } from './ssl'
 import { type CacheSlot, createTokenCache } from './token-cache'
 import { type SignedToken, signToken } from './token-signer'
-import type { AwsCredentialIdentity, IamAuth, IamAuthOptions } from './types'
+import type { AwsCredentialIdentity, GetTokenOptions, IamAuth, IamAuthOptions } from './types'
 
 /** What an IamAuth shows of itself in logs: where it connects, never how it signs. */
 export interface IamAuthSummary {
@@ -29,6 +29,22 @@ interface Handout {
 // After a background refresh failed, the cached token keeps being served and the next refresh waits this long:
 // a provider outage must not turn every connect into a provider call.
 const REFRESH_BACKOFF_MS = 10_000
+
+// A credential provider that never answers (an unreachable metadata service, a user's function) must fail a
+// connect like a server that never answers.
+function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(tokenTimeout(timeoutMs)), timeoutMs)
+  })
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer))
+}
+
+function tokenTimeout(timeoutMs: number): RdsIamError {
+  return new RdsIamError('credentials', `No IAM token within the connect timeout of ${timeoutMs} ms.`, {
+    hint: 'The AWS credential provider did not answer: check that it can reach its source (instance metadata, SSO, STS), or allow more time to connect.',
+  })
+}
 
 /**
  * The auth layer for one database endpoint and user: tokens from a process-wide cache, the TLS options for the
@@ -127,8 +143,11 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     return { slot, token }
   }
 
-  async function getToken(): Promise<string> {
-    return (await handOut()).token.token
+  async function getToken(options: GetTokenOptions = {}): Promise<string> {
+    const handout = handOut()
+    const { timeoutMs } = options
+    if (timeoutMs === undefined || !(handout instanceof Promise)) return (await handout).token.token
+    return (await withinTimeout(handout, timeoutMs)).token.token
   }
 
   function startAttempt(remainingMs: () => number | undefined): TrackedAttempt {

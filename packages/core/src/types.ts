@@ -225,6 +225,15 @@ export interface IamAuthOptions {
   logger?: IamLogger
 }
 
+/** Options of one `IamAuth.getToken` call. */
+export interface GetTokenOptions {
+  /**
+   * The most time to wait for the token, credential provider included; usually the driver's connect timeout.
+   * @example auth.getToken({ timeoutMs: 5_000 })
+   */
+  timeoutMs?: number
+}
+
 /** Options of one `IamAuth.retry` run. */
 export interface RetryRunOptions {
   /**
@@ -244,8 +253,11 @@ export interface ConnectAttempt {
 
 /** The auth layer a driver adapter plugs in. */
 export interface IamAuth {
-  /** A valid token for the next connection: cached, refreshed ahead of expiry, one generation for many callers. */
-  getToken(): Promise<string>
+  /**
+   * A valid token for the next connection: cached, refreshed ahead of expiry, one generation for many callers.
+   * With `timeoutMs`, a credential provider that does not answer in time fails it as `credentials`.
+   */
+  getToken(options?: GetTokenOptions): Promise<string>
   /** Drops the cached token, so the next `getToken()` makes a new one. */
   invalidate(): void
   /**

@@ -262,7 +262,7 @@ describe('failures before the first query is sent', () => {
     expect(failure).toBeInstanceOf(RdsIamError)
     expect(failure).toMatchObject({
       code: 'credentials',
-      message: expect.stringContaining('connect_timeout'),
+      message: expect.stringContaining('connect timeout'),
     })
     // Seconds, not forever: generous for a loaded machine.
     expect(Date.now() - started).toBeLessThan(10_000)

@@ -1,6 +1,6 @@
 import { connect as dial, Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
-import { classifyError, type IamAuth, type IamDriverOptions, RdsIamError } from '@rds-iam/core'
+import { classifyError, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
 import { createDriverAuth } from '@rds-iam/core/adapter'
 import postgres from 'postgres'
 
@@ -48,7 +48,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
       if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, connectTimeoutMs)
       Object.assign(tls, await auth.tls())
       // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
-      token = await withinConnectTimeout(auth.getToken(), connectTimeoutMs)
+      token = await auth.getToken({ timeoutMs: connectTimeoutMs })
     } catch (error) {
       silentSince = undefined
       return failedSocket(error)
@@ -94,25 +94,6 @@ async function pauseAfterSilentClose(since: number, timeoutMs: number | undefine
 
 // Short next to any connect timeout, long enough that a refusing server costs a few dials a second, not thousands.
 const SILENT_CLOSE_PAUSE_MS = 100
-
-// A credential provider that never answers (an unreachable metadata service, a user's function) must fail the
-// connect like a server that never answers.
-function withinConnectTimeout(token: Promise<string>, timeoutMs: number | undefined): Promise<string> {
-  if (timeoutMs === undefined) return token
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new RdsIamError('credentials', `No IAM token within connect_timeout (${timeoutMs} ms).`, {
-            hint: 'The AWS credential provider did not answer: check that it can reach its source (instance metadata, SSO, STS), or raise connect_timeout.',
-          }),
-        ),
-      timeoutMs,
-    )
-  })
-  return Promise.race([token, expired]).finally(() => clearTimeout(timer))
-}
 
 // postgres.js fails the waiting query with a socket's error and moves on to the next query, where a rejected
 // socket factory would leave its connection stuck. Closing without `hadError` keeps its backoff for real outages.
