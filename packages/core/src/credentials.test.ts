@@ -175,6 +175,26 @@ describe('createCredentialSource with a provider', () => {
     expect(calls).toBe(4)
   })
 
+  it('asks a provider that stays down at most once a second, so connects recover within a second of its return', async () => {
+    const clock = createFakeClock()
+    let down = true
+    let calls = 0
+    const source = sourceWith(async () => {
+      calls++
+      if (down) throw providerError()
+      return FAKE_IDENTITY
+    }, clock)
+    for (let elapsed = 0; elapsed < 10_000; elapsed += 10) {
+      await source.resolve().catch(() => {})
+      clock.advance(10)
+    }
+    // At 0, 200, 600 and 1400 ms, then every 1000 ms: 2400 to 9400.
+    expect(calls).toBe(12)
+    down = false
+    clock.advance(1_000)
+    await expect(source.resolve()).resolves.toBe(FAKE_IDENTITY)
+  })
+
   it('serves the cached identity while the provider is down, as long as it can still sign, and tells', async () => {
     const clock = createFakeClock()
     let down = false

@@ -32,10 +32,10 @@ export interface CredentialSourceOptions {
 
 // The SDK's own providers hand out new credentials once the old ones have less than 5 minutes left.
 const SDK_REFRESH_WINDOW_MS = 5 * 60_000
-// A provider that keeps failing is asked again after 200 ms, 400 ms, ... up to every 5 s: often enough to recover
-// quickly, rarely enough that a burst of connects does not hammer STS, SSO or a credential process.
+// A provider that keeps failing is asked again after 200 ms, 400 ms, ... up to once a second: connects recover within
+// a second of the provider's return, and a burst of connects still does not hammer STS, SSO or a credential process.
 const FIRST_BACKOFF_MS = 200
-const MAX_BACKOFF_MS = 5_000
+const MAX_BACKOFF_MS = 1_000
 
 interface CachedIdentity {
   identity: AwsCredentialIdentity
