@@ -253,6 +253,25 @@ describe('failures before the first query is sent', () => {
     expect(await sql`select 1 as one`).toEqual([{ one: 1 }])
   })
 
+  it('connects again on the same sql once a failing credential provider is back', async () => {
+    const { credentials: _credentials, ...iam } = options().iam ?? {}
+    let down = true
+    const provider = async () => {
+      if (down) throw new Error('provider down (test)')
+      return emulator.credentials
+    }
+    const sql = open(
+      createSql({ ...options(), max: 4, connect_timeout: 5, iam: { ...iam, credentials: provider } }),
+    )
+    const during = await Promise.all(Array.from({ length: 8 }, () => failureOf(sql`select 1`)))
+    for (const failure of during) expect(failure).toMatchObject({ code: 'credentials' })
+    down = false
+    // The provider's backoff lasts at most a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    const after = await Promise.all(Array.from({ length: 8 }, (_, index) => sql`select ${index}::int as n`))
+    expect(after.map(([row]) => row?.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+  })
+
   it('bounds a credential provider that never answers by connect_timeout', async () => {
     const { credentials: _credentials, ...iam } = options().iam ?? {}
     const hanging = (): Promise<never> => new Promise(() => {})

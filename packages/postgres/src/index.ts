@@ -96,13 +96,18 @@ async function pauseAfterSilentClose(since: number, timeoutMs: number | undefine
 const SILENT_CLOSE_PAUSE_MS = 100
 
 // postgres.js fails the waiting query with a socket's error and moves on to the next query, where a rejected
-// socket factory would leave its connection stuck. Closing without `hadError` keeps its backoff for real outages.
+// socket factory would leave its connection stuck. The error answers postgres.js's first write, as a server's
+// would: closed any earlier, before postgres.js flushed that write, the connection keeps a write pending forever
+// and every later connect on it times out. Closing without `hadError` keeps its backoff for real outages.
 function failedSocket(error: unknown): Socket {
   const socket = new Socket()
-  setImmediate(() => {
-    socket.emit('error', error)
-    socket.destroy()
-  })
+  socket.write = (() => {
+    setImmediate(() => {
+      socket.emit('error', error)
+      socket.destroy()
+    })
+    return true
+  }) as Socket['write']
   return socket
 }
 
