@@ -95,12 +95,13 @@ const END_DEADLINE_MS = 10_000
 
 /**
  * Load settings of the soaks (R1, R2), which count every failure: a connect may take as long as a machine shared by
- * many test runs needs, and only one that never finishes counts as hung. Short idle timeouts and random pauses make
- * connections close between operations, so new ones keep opening.
+ * many test runs needs, and only one that never finishes counts as hung. Short idle timeouts, random pauses and a
+ * one-second connection lifetime make connections close, so new ones keep opening (and meet expired tokens and
+ * rotated credentials) however fast the machine answers.
  */
 export function soakLoad(workers: number): Pick<LoadScenario, 'tuning' | 'deadlineMs' | 'maxPauseMs'> {
   return {
-    tuning: { max: workers, idleTimeoutMs: 200, connectTimeoutMs: 30_000 },
+    tuning: { max: workers, idleTimeoutMs: 200, connectTimeoutMs: 30_000, lifetimeMs: 1_000 },
     deadlineMs: 45_000,
     maxPauseMs: 400,
   }

@@ -13,6 +13,8 @@ export interface Tuning {
   max: number
   idleTimeoutMs: number
   connectTimeoutMs: number
+  /** Connections close after this long even when kept busy, so new ones keep opening whatever the timing. */
+  lifetimeMs?: number
 }
 
 /**
@@ -58,8 +60,13 @@ function tuned<T extends object>(config: UserConfig, driverTuning: T): unknown {
   return isObject ? { ...driverTuning, ...config } : config
 }
 
-function pgTuning({ max, idleTimeoutMs, connectTimeoutMs }: Tuning) {
-  return { max, idleTimeoutMillis: idleTimeoutMs, connectionTimeoutMillis: connectTimeoutMs }
+function pgTuning({ max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }: Tuning) {
+  return {
+    max,
+    idleTimeoutMillis: idleTimeoutMs,
+    connectionTimeoutMillis: connectTimeoutMs,
+    ...(lifetimeMs === undefined ? {} : { maxLifetimeSeconds: lifetimeMs / 1000 }),
+  }
 }
 
 /** What both pg targets do with a connection: query it and give it back, or hold it with its socket. */
@@ -155,11 +162,12 @@ const POSTGRES_LOST_CONNECTION = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTR
 
 export const postgresTarget: ReliabilityTarget = {
   name: 'postgres',
-  open(config, { max, idleTimeoutMs, connectTimeoutMs }) {
+  open(config, { max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }) {
     const driverTuning = {
       max,
       idle_timeout: idleTimeoutMs / 1000,
       connect_timeout: connectTimeoutMs / 1000,
+      ...(lifetimeMs === undefined ? {} : { max_lifetime: lifetimeMs / 1000 }),
       onnotice: ignore,
     }
     const options = tuned(config, driverTuning)
