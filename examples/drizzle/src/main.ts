@@ -28,7 +28,8 @@ pool.on('error', (error) => console.error(`idle connection lost: ${error.message
 const overPg = drizzleNodePostgres(pool)
 
 // postgres.js reports dropped connections through the failed query; it needs no listener.
-const client = createSql({ ...settings, max: 5 })
+// postgres.js prints every server notice by default; a second migrate() run only says that its tables exist.
+const client = createSql({ ...settings, max: 5, onnotice: () => {} })
 const overPostgresJs = drizzlePostgresJs(client)
 
 try {
