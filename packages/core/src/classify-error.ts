@@ -1,7 +1,7 @@
 import { errorChain } from './error-links'
 import { isRdsIamError } from './errors'
 import { tokenRejectedHint } from './token-rejected-hint'
-import type { ErrorClassification, ErrorContext, ErrorKind } from './types'
+import type { ErrorClassification, ErrorContext, ErrorKind, RdsIamErrorCode } from './types'
 
 interface ErrorFacts {
   name: string
@@ -45,6 +45,12 @@ const IS_ERROR_KIND: Record<ErrorKind, true> = {
   network: true,
   config: true,
   unknown: true,
+}
+// Typed as a record so the compiler keeps it in step with the RdsIamErrorCode union.
+const IS_ERROR_CODE: Record<RdsIamErrorCode, true> = {
+  ...IS_ERROR_KIND,
+  'region-missing': true,
+  'ssl-required': true,
 }
 
 // RDS answers every bad token (expired, wrong signature, user, region, host or policy) with this 28000. Only PAM
@@ -233,7 +239,7 @@ function isPrismaWrappedRdsIamError(error: object): error is { code: string; mes
     name === 'PrismaClientKnownRequestError' &&
     typeof message === 'string' &&
     typeof code === 'string' &&
-    (Object.hasOwn(IS_ERROR_KIND, code) || code === 'region-missing' || code === 'ssl-required')
+    Object.hasOwn(IS_ERROR_CODE, code)
   )
 }
 

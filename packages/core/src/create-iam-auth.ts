@@ -75,14 +75,22 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     minRemainingMs: resolved.cache.minRemainingMs,
     // An identity that can still sign is served while its renewal fails; the failure is still worth telling.
     onRenewalFailed: (error, servedInstead) => {
-      if (!current) return
-      const expiresAt = new Date(servedInstead.expiration?.getTime() ?? clock.now())
-      emit({ type: 'token-refresh-failed', key: current.key, expiresAt, error: toErrorLike(error) })
+      if (current) reportRefreshFailure(current, servedInstead.expiration?.getTime() ?? clock.now(), error)
     },
   })
   const cache = createTokenCache({ ...resolved.cache, clock, emit })
   let refreshing = false
   let refreshAfter = 0
+
+  // The token still served is good until `expiresAt`; what failed is making the next one.
+  function reportRefreshFailure(slot: CacheSlot, expiresAt: number, error: unknown): void {
+    emit({
+      type: 'token-refresh-failed',
+      key: slot.key,
+      expiresAt: new Date(expiresAt),
+      error: toErrorLike(error),
+    })
+  }
 
   function slotFor(regionName: string, identity: AwsCredentialIdentity): CacheSlot {
     const { key } = current ?? {}
@@ -118,12 +126,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       })
       .catch((error: unknown) => {
         refreshAfter = clock.now() + REFRESH_BACKOFF_MS
-        emit({
-          type: 'token-refresh-failed',
-          key: slot.key,
-          expiresAt: new Date(served.expiresAt),
-          error: toErrorLike(error),
-        })
+        reportRefreshFailure(slot, served.expiresAt, error)
       })
       .finally(() => {
         refreshing = false
