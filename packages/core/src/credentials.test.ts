@@ -224,22 +224,6 @@ describe('createCredentialSource with a provider', () => {
     await expect(source.resolve()).rejects.toMatchObject({ code: 'credentials' })
   })
 
-  it('tells what it holds without asking the provider, until the identity expires', async () => {
-    const clock = createFakeClock()
-    const provider = createCountingProvider(() => ({
-      ...FAKE_IDENTITY,
-      expiration: new Date(clock.now() + 10 * MINUTE),
-    }))
-    const source = sourceWith(provider, clock)
-    expect(source.current()).toBeUndefined()
-    const identity = await source.resolve()
-    clock.advance(9 * MINUTE)
-    expect(source.current()).toBe(identity)
-    clock.advance(MINUTE)
-    expect(source.current()).toBeUndefined()
-    expect(provider.calls).toBe(1)
-  })
-
   it('refuses an identity without keys', async () => {
     const source = sourceWith(async () => ({}) as AwsCredentialIdentity)
     await expect(source.resolve()).rejects.toMatchObject({ code: 'credentials' })

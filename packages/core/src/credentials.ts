@@ -12,11 +12,6 @@ export interface CredentialSource {
    * long as it can still sign, and the provider is asked again only after a backoff.
    */
   resolve(): Promise<AwsCredentialIdentity>
-  /**
-   * The last identity resolved, while it has not expired, without asking the provider: what a still-valid cached
-   * token was signed with, so it can be served while the provider is down.
-   */
-  current(): AwsCredentialIdentity | undefined
 }
 
 export interface CredentialSourceOptions {
@@ -105,10 +100,6 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
         options.onRenewalFailed?.(error, usable)
         return usable
       })
-    },
-    current() {
-      const identity = cached?.identity
-      return identity && lifeLeft(identity, clock.now()) > 0 ? identity : undefined
     },
   }
 }
