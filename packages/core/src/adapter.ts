@@ -1,5 +1,6 @@
 // What adapter authors need and application code does not: kept apart so the root export stays the users' API.
 
+export { startConnectAttempt } from './connect-attempt'
 export { type ConnectionFactory, createConnectionHandle } from './connection-handle'
 export {
   type ConnectionSettings,
@@ -8,5 +9,6 @@ export {
   readLibpqEnv,
 } from './connection-settings'
 export { createDriverAuth, type DriverAuth, type DriverSettings, driverConfig } from './driver-auth'
+export type { TrackedAttempt } from './retry'
 export { loadDefaultCaCertificates } from './ssl'
 export { resetTokenCacheForTesting } from './token-cache'

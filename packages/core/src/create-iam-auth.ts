@@ -1,4 +1,5 @@
 import { type InspectOptions, inspect } from 'node:util'
+import { exposeAttempts } from './connect-attempt'
 import { createCredentialSource } from './credentials'
 import { RdsIamError, toErrorLike } from './errors'
 import { createEventEmitter } from './events'
@@ -205,5 +206,6 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     [inspect.custom]: (_depth: number, inspectOptions: InspectOptions) =>
       `IamAuth ${inspect(summary(), inspectOptions)}`,
   }
+  exposeAttempts(auth, startAttempt)
   return auth
 }

@@ -14,7 +14,7 @@ import type {
 /** One attempt as the retry sees it: what the driver gets, and how to drop the token it used. */
 export interface TrackedAttempt {
   attempt: ConnectAttempt
-  // Drops the token this attempt's connection handed to the server, and only that one.
+  /** Drops the token this attempt's connection handed to the server, and only that one. */
   invalidateToken(): void
 }
 

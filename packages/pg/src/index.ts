@@ -1,4 +1,3 @@
-import type { ConnectionOptions } from 'node:tls'
 import type { IamAuth, IamDriverOptions } from '@rds-iam/core'
 import {
   type ConnectionFactory,
@@ -7,6 +6,9 @@ import {
   driverConfig,
 } from '@rds-iam/core/adapter'
 import pg from 'pg'
+import { callerOptions } from './caller-options'
+import { createIamPool } from './pool'
+import { createSharedTls, type SharedTls, signIn } from './sign-in'
 
 export * from '@rds-iam/core'
 
@@ -47,36 +49,12 @@ function resolveConfig(config: IamClientConfig | undefined): ResolvedConfig {
   return { auth, pgConfig: database === undefined ? pgConfig : { ...pgConfig, database } }
 }
 
-// The slice of a pg.Client where pg keeps the password it sent.
-interface PasswordHolder {
-  password?: unknown
-  connectionParameters?: { password?: unknown }
-}
-
-// Each attempt is a new pg.Client, as pg asks ("a Client cannot be reused"), sharing one TLS options object
-// that is filled before the first attempt dials, so making a client loads no certificates.
-function pgClientFactory(auth: IamAuth, pgConfig: pg.ClientConfig): ConnectionFactory<pg.Client> {
-  const ssl: ConnectionOptions = {}
-  let sslFilled = false
+// Each attempt is a new pg.Client, as pg asks ("a Client cannot be reused").
+function pgClientFactory(pgConfig: pg.ClientConfig, tls: SharedTls): ConnectionFactory<pg.Client> {
   return {
     create: (password, timeoutMs) =>
-      new pg.Client({ ...pgConfig, password, ssl, connectionTimeoutMillis: timeoutMs ?? 0 }),
-    async open(client) {
-      if (!sslFilled) {
-        Object.assign(ssl, await auth.tls())
-        sslFilled = true
-      }
-      const signedIn = client as PasswordHolder
-      const hook = signedIn.password
-      try {
-        await client.connect()
-      } finally {
-        // pg keeps the password it sent on the client and its parameters (hidden from inspect, but there for
-        // anyone who looks); the hook goes back so that no token outlives the sign-in.
-        signedIn.password = hook
-        if (signedIn.connectionParameters) signedIn.connectionParameters.password = hook
-      }
-    },
+      new pg.Client({ ...pgConfig, password, ssl: tls.options, connectionTimeoutMillis: timeoutMs ?? 0 }),
+    open: (client) => signIn(client, tls, () => client.connect()),
     discard(client) {
       client.on('error', () => {})
       client.end().catch(() => {})
@@ -84,21 +62,14 @@ function pgClientFactory(auth: IamAuth, pgConfig: pg.ClientConfig): ConnectionFa
   }
 }
 
-// A pool or an ORM constructs clients with its own settings: their driver options (timeouts, types,
-// application_name) are kept, but where to connect and how to sign in are this adapter's alone.
-function callerOptions(options: string | pg.ClientConfig | undefined): pg.ClientConfig {
-  if (typeof options !== 'object' || options === null) return {}
-  const { connectionString: _url, password: _password, ssl: _ssl, ...rest } = options
-  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined))
-}
-
 function iamClientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
+  const tls = createSharedTls(auth)
   // A function that returns an object works with `new`; what it returns is the handle, an instanceof pg.Client.
   function IamClient(options?: string | pg.ClientConfig): pg.Client {
     const merged = { ...callerOptions(options), ...pgConfig }
     return createConnectionHandle(
       auth,
-      pgClientFactory(auth, merged),
+      pgClientFactory(merged, tls),
       merged.connectionTimeoutMillis || undefined,
     )
   }
@@ -123,8 +94,8 @@ export function createClientClass(config?: IamClientConfig): IamClientClass {
  * const { rows } = await pool.query('select now()')
  */
 export function createPool(config?: IamPoolConfig): pg.Pool {
-  const resolved = resolveConfig(config)
-  return new pg.Pool({ ...resolved.pgConfig, Client: iamClientClass(resolved) })
+  const { auth, pgConfig } = resolveConfig(config)
+  return createIamPool(auth, pgConfig, createSharedTls(auth))
 }
 
 /**

@@ -1,0 +1,109 @@
+import { classifyError, type IamAuth } from '@rds-iam/core'
+import { startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
+import pg from 'pg'
+import { callerOptions } from './caller-options'
+import { type SharedTls, signIn } from './sign-in'
+
+type ConnectCallback = (error: Error | undefined, client?: pg.PoolClient, release?: () => void) => void
+
+// Sign-in failures of pooled clients, with when that sign-in began: the pool retries these on a new client.
+const signInFailures = new WeakMap<object, number>()
+
+// The time left for a retry's client, handed to the client pg-pool constructs synchronously inside connect().
+let budgetForNextClient: number | undefined
+
+const noop = (): void => {}
+
+/**
+ * A real pg.Pool of real pg.Clients: checkouts and queries run pg-pool's and pg's own code with nothing in
+ * between. Each new client signs in with its own connect attempt, so a rejection drops exactly its token; the
+ * pool then retries the checkout through `auth.retry` on a new client, within `connectionTimeoutMillis`.
+ */
+export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig, tls: SharedTls): pg.Pool {
+  const timeoutMs = pgConfig.connectionTimeoutMillis || undefined
+
+  class IamPooledClient extends pg.Client {
+    readonly #tracked: TrackedAttempt
+
+    constructor(options?: string | pg.ClientConfig) {
+      const tracked = startConnectAttempt(auth)
+      const budget = budgetForNextClient
+      budgetForNextClient = undefined
+      super({
+        ...callerOptions(options),
+        ...pgConfig,
+        password: tracked.attempt.password,
+        ssl: tls.options,
+        ...(budget === undefined ? {} : { connectionTimeoutMillis: budget }),
+      })
+      this.#tracked = tracked
+    }
+
+    override connect(): Promise<pg.Client>
+    override connect(callback: (error: Error) => void): void
+    override connect(callback?: (error: Error, client?: pg.Client) => void): Promise<pg.Client> | undefined {
+      const startedAt = performance.now()
+      const opening = signIn(this, tls, () => super.connect()).then(
+        () => this,
+        (error: unknown) => {
+          if (classifyError(error).kind === 'token-rejected') this.#tracked.invalidateToken()
+          if (typeof error === 'object' && error !== null) signInFailures.set(error, startedAt)
+          throw error
+        },
+      )
+      if (!callback) return opening
+      // pg calls back with null on success, which its types leave out.
+      opening.then((client) => callback(null as unknown as Error, client), callback)
+      return undefined
+    }
+  }
+
+  class IamPool extends pg.Pool {
+    override connect(): Promise<pg.PoolClient>
+    override connect(callback: ConnectCallback): void
+    override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+      if (!callback) {
+        return new Promise((resolve, reject) => {
+          this.connect((error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)))
+        })
+      }
+      // The checkout path: one callback, which acts only when a new client failed to sign in.
+      super.connect((error: Error | undefined, client?: pg.PoolClient, release?: () => void) => {
+        const startedAt = error && signInFailures.get(error)
+        if (startedAt === undefined) return callback(error, client, release)
+        this.#retry(error as Error, startedAt).then(
+          ({ client, release }) => callback(undefined, client, release),
+          (failure: Error) => callback(failure, undefined, noop),
+        )
+      })
+      return undefined
+    }
+
+    // The failed sign-in counts as the first attempt: auth.retry classifies it and decides whether, and when,
+    // another client tries.
+    async #retry(first: Error, startedAt: number): Promise<{ client: pg.PoolClient; release: () => void }> {
+      let failed: Error | undefined = first
+      const left =
+        timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (performance.now() - startedAt))
+      return auth.retry(
+        (attempt) => {
+          if (failed) {
+            const error = failed
+            failed = undefined
+            return Promise.reject(error)
+          }
+          return new Promise((resolve, reject) => {
+            budgetForNextClient = attempt.remainingMs()
+            super.connect((error: Error | undefined, client?: pg.PoolClient, release?: () => void) =>
+              error ? reject(error) : resolve({ client: client as pg.PoolClient, release: release ?? noop }),
+            )
+            budgetForNextClient = undefined
+          })
+        },
+        { timeoutMs: left },
+      )
+    }
+  }
+
+  return new IamPool({ ...pgConfig, Client: IamPooledClient })
+}
