@@ -2,8 +2,14 @@ import { RdsIamError } from './errors'
 
 /** Profiles by name, as the SDK's `loadSharedConfigFiles` returns them. */
 export interface SharedConfigFiles {
-  configFile: Record<string, unknown>
-  credentialsFile: Record<string, unknown>
+  configFile: Record<string, Record<string, string | undefined>>
+  credentialsFile: Record<string, Record<string, string | undefined>>
+}
+
+/** The profile the SDK reads and the shared files as they are on disk now. */
+export interface SharedProfile {
+  name: string
+  files: SharedConfigFiles
 }
 
 /**
@@ -40,6 +46,18 @@ export function unknownProfileError(
       hint: `Check the spelling of ${chosen.from}, add [profile ${chosen.name}] to ${configPath} (\`aws configure --profile ${chosen.name}\`), or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that have it.`,
     },
   )
+}
+
+/**
+ * The profile the SDK reads (the chosen one, else `default`) and the files read afresh, so a file fixed since is
+ * seen. A chosen profile that neither file has throws the error naming it.
+ */
+export async function readSharedProfile(profileOption: string | undefined): Promise<SharedProfile> {
+  const { getProfileName, loadSharedConfigFiles } = await import('@smithy/core/config')
+  const files = await loadSharedConfigFiles({ ignoreCache: true })
+  const unknown = unknownProfileError(profileOption, files)
+  if (unknown) throw unknown
+  return { name: getProfileName({ profile: profileOption }), files }
 }
 
 export function hasProfile(name: string, files: SharedConfigFiles): boolean {

@@ -118,14 +118,17 @@ const isMissingCredentials: Predicate = (f) =>
   f.name === 'TokenProviderError' ||
   /Could not load credentials from any providers/i.test(f.message)
 
+// A rule that holds when any of several signs of the same failure does.
+const anyOf =
+  (...predicates: Predicate[]): Predicate =>
+  (facts) =>
+    predicates.some((matches) => matches(facts))
+
 // Node's TLS layer names the certificate check that failed.
 const isCertificateFailure: Predicate = (f) => CERTIFICATE_CODES.has(f.code)
 
 // The host could not be reached at all, before any TLS or authentication.
 const isNetworkFailure: Predicate = (f) => NETWORK_CODES.has(f.code)
-
-const tlsRequiredHint = (): string =>
-  'RDS accepts IAM tokens only over TLS: give the driver the TLS options of IamAuth.tls(), never ssl: false, and make sure a tunnel forwards TLS to the server.'
 
 const profileName = (c: ErrorContext): string => c.profile ?? '<profile>'
 
@@ -140,10 +143,17 @@ export function missingCredentialsHint(c: ErrorContext): string {
 }
 
 const RULES: readonly Rule[] = [
-  { matches: isPamAuthFailure, kind: 'token-rejected', hint: tokenRejectedHint },
-  { matches: isProxyTokenRejection, kind: 'token-rejected', hint: tokenRejectedHint },
-  { matches: isUnencryptedRejection, kind: 'tls-required', hint: tlsRequiredHint },
-  { matches: isProxyTlsRequired, kind: 'tls-required', hint: tlsRequiredHint },
+  {
+    matches: anyOf(isPamAuthFailure, isProxyTokenRejection),
+    kind: 'token-rejected',
+    hint: tokenRejectedHint,
+  },
+  {
+    matches: anyOf(isUnencryptedRejection, isProxyTlsRequired),
+    kind: 'tls-required',
+    hint: () =>
+      'RDS accepts IAM tokens only over TLS: give the driver the TLS options of IamAuth.tls(), never ssl: false, and make sure a tunnel forwards TLS to the server.',
+  },
   {
     matches: isNonIamPasswordFailure,
     kind: 'not-iam-user',
@@ -156,14 +166,12 @@ const RULES: readonly Rule[] = [
     hint: (c) =>
       `Connecting to ${target(c)} took longer than the connect timeout (pg's connectionTimeoutMillis, postgres.js's connect_timeout): the host may be unreachable or slow to sign in. Check the host, port and any tunnel, or allow more time.`,
   },
-  ...[isProxyThrottled, isAuthTimeout, isDroppedDuringAuth].map(
-    (matches): Rule => ({
-      matches,
-      kind: 'throttled',
-      hint: () =>
-        'RDS limits new IAM connections (about 200 a second per instance) and drops or delays the rest: reuse connections through a pool and open fewer at once.',
-    }),
-  ),
+  {
+    matches: anyOf(isProxyThrottled, isAuthTimeout, isDroppedDuringAuth),
+    kind: 'throttled',
+    hint: () =>
+      'RDS limits new IAM connections (about 200 a second per instance) and drops or delays the rest: reuse connections through a pool and open fewer at once.',
+  },
   {
     matches: isCredentialProcessFailure,
     kind: 'credentials',

@@ -40,6 +40,11 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
   }
 }
 
+// Whatever is wrong with a connection string or a libpq variable is a configuration error.
+function settingsError(summary: string, hint: string, cause?: unknown): RdsIamError {
+  return new RdsIamError('config', summary, { hint, cause })
+}
+
 const URL_HINT =
   'Use postgres://user@host:port/database?sslmode=verify-full and URL-encode special characters.'
 
@@ -47,28 +52,19 @@ const URL_HINT =
 function checkUrlShape(url: string): void {
   // pg-connection-string reads any other text as a database name on host "base".
   if (typeof url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(url)) {
-    throw new RdsIamError(
-      'config',
-      'The connection string does not start with postgres:// or postgresql://.',
-      {
-        hint: URL_HINT,
-      },
-    )
+    throw settingsError('The connection string does not start with postgres:// or postgresql://.', URL_HINT)
   }
   // libpq takes the last of two sslmode values, pg-connection-string the first: neither is safe to guess.
   if ((url.match(/[?&]sslmode=/g) ?? []).length > 1) {
-    throw new RdsIamError('config', 'The connection string gives sslmode more than once.', { hint: URL_HINT })
+    throw settingsError('The connection string gives sslmode more than once.', URL_HINT)
   }
   // pg-connection-string keeps a malformed escape as it is, and decoding sslmode would throw a raw URIError.
   try {
     decodeURIComponent(url)
   } catch {
-    throw new RdsIamError(
-      'config',
+    throw settingsError(
       'The connection string has a malformed percent-escape (a % not followed by two hex digits, or not UTF-8).',
-      {
-        hint: `${URL_HINT} A literal % is written %25.`,
-      },
+      `${URL_HINT} A literal % is written %25.`,
     )
   }
 }
@@ -107,19 +103,21 @@ function rootCertFromEnv(path: string | undefined): { ca: string } | undefined {
   try {
     return { ca: readFileSync(path, 'utf8') }
   } catch (cause) {
-    throw new RdsIamError('config', `PGSSLROOTCERT names a file that cannot be read: ${path}.`, {
-      hint: 'Point PGSSLROOTCERT at a PEM file of the CA certificates to trust, or unset it to use the Amazon RDS CAs.',
+    throw settingsError(
+      `PGSSLROOTCERT names a file that cannot be read: ${path}.`,
+      'Point PGSSLROOTCERT at a PEM file of the CA certificates to trust, or unset it to use the Amazon RDS CAs.',
       cause,
-    })
+    )
   }
 }
 
 function checkPort(text: string, subject: string, setting: string): number {
   const port = Number(text)
   if (!/^\d+$/.test(text) || port < 1 || port > 65_535) {
-    throw new RdsIamError('config', `${subject} must be an integer from 1 to 65535, not "${text}".`, {
-      hint: `Set ${setting} to the database port, e.g. 5432, or leave it out.`,
-    })
+    throw settingsError(
+      `${subject} must be an integer from 1 to 65535, not "${text}".`,
+      `Set ${setting} to the database port, e.g. 5432, or leave it out.`,
+    )
   }
   return port
 }
@@ -146,19 +144,13 @@ function parseUrl(url: string): ParsedUrl {
     const { syscall, path } = cause as { syscall?: unknown; path?: unknown }
     if (typeof syscall === 'string') {
       const which = typeof path === 'string' ? path : 'sslrootcert, sslcert or sslkey'
-      throw new RdsIamError(
-        'config',
+      throw settingsError(
         `The connection string names a TLS file that cannot be read: ${which}.`,
-        {
-          hint: 'Point sslrootcert, sslcert and sslkey at readable PEM files, or leave sslrootcert out to trust the Amazon RDS CAs.',
-          cause,
-        },
+        'Point sslrootcert, sslcert and sslkey at readable PEM files, or leave sslrootcert out to trust the Amazon RDS CAs.',
+        cause,
       )
     }
-    throw new RdsIamError('config', 'The connection string is not a valid postgres:// URL.', {
-      hint: URL_HINT,
-      cause,
-    })
+    throw settingsError('The connection string is not a valid postgres:// URL.', URL_HINT, cause)
   }
 }
 
@@ -185,9 +177,10 @@ function sslFromMode(
     case 'verify-ca':
       return { ...fileOptions, mode: 'verify-ca' }
     default:
-      throw new RdsIamError('config', `${source} has an unknown sslmode "${sslmode}".`, {
-        hint: 'Use verify-full (the default), verify-ca or require.',
-      })
+      throw settingsError(
+        `${source} has an unknown sslmode "${sslmode}".`,
+        'Use verify-full (the default), verify-ca or require.',
+      )
   }
 }
 

@@ -1,4 +1,5 @@
-import { hasProfile, unknownProfileError } from './aws-profile'
+import { hasProfile, readSharedProfile } from './aws-profile'
+import { isRdsIamError } from './errors'
 import type { AwsCredentialProvider } from './types'
 
 /**
@@ -13,19 +14,18 @@ export async function createDefaultChain(profile: string | undefined): Promise<A
     try {
       return await chain(options)
     } catch (error) {
-      // A diagnosis that fails itself (an unreadable config file) leaves the chain's own error.
-      throw await explainChainFailure(error, profile).catch(() => error)
+      // An unknown profile is the explanation; a diagnosis that fails otherwise (an unreadable config file) leaves
+      // the chain's own error.
+      throw await explainChainFailure(error, profile).catch((failure: unknown) =>
+        isRdsIamError(failure) ? failure : error,
+      )
     }
   }
 }
 
 // Runs only after the chain failed, so a working setup never reads the files twice or runs a process again.
 async function explainChainFailure(error: unknown, profile: string | undefined): Promise<unknown> {
-  const { getProfileName, loadSharedConfigFiles } = await import('@smithy/core/config')
-  const files = await loadSharedConfigFiles({ ignoreCache: true })
-  const unknown = unknownProfileError(profile, files)
-  if (unknown) return unknown
-  const name = getProfileName({ profile })
+  const { name, files } = await readSharedProfile(profile)
   if (!hasProfile(name, files)) return error
   const { fromIni } = await import('@aws-sdk/credential-providers')
   // Credentials found this time still leave this call failed: the chain's failure is what the caller saw.

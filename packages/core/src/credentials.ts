@@ -54,7 +54,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   let failure: Failure | undefined
 
   const canSign = (identity: AwsCredentialIdentity): boolean =>
-    lifeLeft(identity, clock.now()) >= minRemainingMs
+    credentialsEnd(identity) - clock.now() >= minRemainingMs
 
   async function fetchIdentity(): Promise<AwsCredentialIdentity> {
     try {
@@ -64,7 +64,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
       // The SDK's chain hands back the credentials it is replacing in the background until the new ones arrive;
       // a forced refresh waits for them.
       if (!canSign(identity)) identity = checkIdentity(await resolved({ forceRefresh: true }))
-      if (!canSign(identity)) throw tooShortLived(identity, minRemainingMs)
+      if (!canSign(identity)) throw credentialsTooShortLived(credentialsEnd(identity), minRemainingMs, true)
       const now = clock.now()
       cached = { identity, refreshAt: refreshTime(identity, now, refreshMarginMs, minRemainingMs) }
       failure = undefined
@@ -119,52 +119,59 @@ function checkIdentity(identity: AwsCredentialIdentity | undefined): AwsCredenti
   return identity
 }
 
-function lifeLeft(identity: AwsCredentialIdentity, now: number): number {
-  const expiresAt = identity.expiration?.getTime()
-  return expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - now
+/** When `identity` can no longer sign: never, for keys without an expiration. */
+export function credentialsEnd(identity: AwsCredentialIdentity): number {
+  return identity.expiration?.getTime() ?? Number.POSITIVE_INFINITY
 }
 
 // Renewal starts no later than the moment the identity stops being able to sign, and otherwise within the SDK's
 // window, but after at most half the remaining life, so a provider that only has short-lived credentials is not
-// asked on every call.
+// asked on every call. Keys that never expire give Infinity.
 function refreshTime(
   identity: AwsCredentialIdentity,
   now: number,
   marginMs: number,
   minRemainingMs: number,
 ): number {
-  const expiresAt = identity.expiration?.getTime()
-  if (expiresAt === undefined) return Number.POSITIVE_INFINITY
+  const expiresAt = credentialsEnd(identity)
   return expiresAt - Math.max(minRemainingMs, Math.min(marginMs, (expiresAt - now) / 2))
 }
 
-function tooShortLived(identity: AwsCredentialIdentity, minRemainingMs: number): RdsIamError {
+/**
+ * The error for credentials that end too soon to sign a token a connection can use: the provider's (after a
+ * forced refresh), or those a token was just signed with.
+ */
+export function credentialsTooShortLived(
+  expiresAt: number,
+  minRemainingMs: number,
+  afterForcedRefresh: boolean,
+): RdsIamError {
+  const when = afterForcedRefresh ? ' even after a forced refresh' : ''
   return new RdsIamError(
     'credentials',
-    `The AWS credentials expire at ${identity.expiration?.toISOString()}, even after a forced refresh: too soon to sign a token with the ${minRemainingMs} ms of life a connection needs.`,
+    `The AWS credentials expire at ${new Date(expiresAt).toISOString()}${when}, too soon to sign a token with the ${minRemainingMs} ms of life a connection needs.`,
     {
-      hint: 'Use a provider that returns credentials living longer than cache.minRemainingMs (role sessions of 15 minutes or more), or lower cache.minRemainingMs if connections open quickly.',
+      hint: 'Refresh the credentials or use a provider whose credentials live longer than cache.minRemainingMs (role sessions of 15 minutes or more); lower cache.minRemainingMs only if connections open quickly.',
     },
   )
 }
 
 function credentialsError(error: unknown, options: CredentialSourceOptions): RdsIamError {
   if (isRdsIamError(error)) return error
-  const profile = chosenProfile(options.profile)?.name
-  const context = { profile }
+  const chosen = chosenProfile(options.profile)
+  const context = { profile: chosen?.name }
   const { kind, hint } = classifyError(error, context)
+  const source = options.credentials
+    ? 'the `credentials` option'
+    : chosen
+      ? `profile "${chosen.name}" (${chosen.from})`
+      : 'the default provider chain'
   return new RdsIamError(
     'credentials',
-    `Could not get AWS credentials from ${describeSource(options)}: ${redact(messageOf(error))}`,
+    `Could not get AWS credentials from ${source}: ${redact(messageOf(error))}`,
     {
       hint: kind === 'credentials' ? hint : missingCredentialsHint(context),
       cause: error,
     },
   )
-}
-
-function describeSource({ credentials, profile }: CredentialSourceOptions): string {
-  if (credentials) return 'the `credentials` option'
-  const chosen = chosenProfile(profile)
-  return chosen === undefined ? 'the default provider chain' : `profile "${chosen.name}" (${chosen.from})`
 }

@@ -20,7 +20,12 @@ const warnedHosts = new Set<string>()
 export function warnInsecureTls(host: string, reason: string): void {
   if (warnedHosts.has(host)) return
   warnedHosts.add(host)
-  process.emitWarning(`rds-iam: TLS to ${host} is not verified: ${reason}`, { code: INSECURE_TLS_WARNING })
+  process.emitWarning(`rds-iam: ${insecureTls(host, reason)}`, { code: INSECURE_TLS_WARNING })
+}
+
+// The same words in a process warning and in a log line.
+function insecureTls(host: string, reason: string): string {
+  return `TLS to ${host} is not verified: ${reason}`
 }
 
 /**
@@ -33,6 +38,7 @@ export function takesObjectFirst(logger: IamLogger): boolean {
   return typeof candidate.bindings === 'function' || typeof candidate.addStream === 'function'
 }
 
+// `message` is written after the library's name, so every line says where it comes from.
 type Write = (level: LogLevel, message: string, event: IamEvent) => void
 
 // Observability must never break authentication, so handler and logger failures are swallowed; a handler or
@@ -47,7 +53,7 @@ export function createEventEmitter(
     try {
       onEvent?.(event)
     } catch (error) {
-      write?.('error', `rds-iam: an onEvent handler threw: ${redact(messageOf(error))}`, event)
+      write?.('error', `an onEvent handler threw: ${redact(messageOf(error))}`, event)
     }
     if (write) {
       const { level, message } = describeEvent(event)
@@ -78,10 +84,11 @@ function checkObservers(onEvent: unknown, logger: unknown): void {
 function writerFor(logger: IamLogger): Write {
   const objectFirst = takesObjectFirst(logger)
   return (level, message, event) => {
+    const line = `rds-iam: ${message}`
     try {
       const method = logger[level] as ((...args: unknown[]) => void) | undefined
       // Called on the logger, so class-based loggers keep `this`.
-      method?.apply(logger, objectFirst ? [event, message] : [message, event])
+      method?.apply(logger, objectFirst ? [event, line] : [line, event])
     } catch {
       // A broken logger has nowhere left to report to.
     }
@@ -94,28 +101,28 @@ function describeEvent(event: IamEvent): { level: LogLevel; message: string } {
       const how = event.background ? 'refreshed in the background' : 'generated'
       return {
         level: 'debug',
-        message: `rds-iam: token ${how} for ${label(event.key)}, ${expiry(event.expiresAt)}`,
+        message: `token ${how} for ${label(event.key)}, ${expiry(event.expiresAt)}`,
       }
     }
     case 'token-reused':
       return {
         level: 'debug',
-        message: `rds-iam: cached token reused for ${label(event.key)}, ${expiry(event.expiresAt)}`,
+        message: `cached token reused for ${label(event.key)}, ${expiry(event.expiresAt)}`,
       }
     case 'token-refresh-failed':
       return {
         level: 'warn',
-        message: `rds-iam: background token refresh failed for ${label(event.key)}; keeping the token that ${expiry(event.expiresAt)}: ${event.error.message}`,
+        message: `background token refresh failed for ${label(event.key)}; keeping the token that ${expiry(event.expiresAt)}: ${event.error.message}`,
       }
     case 'token-invalidated':
-      return { level: 'info', message: `rds-iam: token dropped for ${label(event.key)}` }
+      return { level: 'info', message: `token dropped for ${label(event.key)}` }
     case 'auth-retry':
       return {
         level: 'warn',
-        message: `rds-iam: connect failed (${event.kind}); retry ${event.attempt} in ${event.delayMs} ms. ${event.hint}`,
+        message: `connect failed (${event.kind}); retry ${event.attempt} in ${event.delayMs} ms. ${event.hint}`,
       }
     case 'tls-insecure':
-      return { level: 'warn', message: `rds-iam: TLS to ${event.host} is not verified: ${event.reason}` }
+      return { level: 'warn', message: insecureTls(event.host, event.reason) }
   }
 }
 

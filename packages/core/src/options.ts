@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { configError } from './errors'
+import { EXAMPLE_ENDPOINT } from './region'
 import { TOKEN_LIFETIME_MS } from './token-signer'
 import type {
   AwsCredentialIdentity,
@@ -78,12 +79,8 @@ function checkNonEmpty(name: string, value: unknown, expected: string): string {
 }
 
 function checkHost(name: string, value: unknown): string {
-  const host = checkNonEmpty(
-    name,
-    value,
-    "the database host name, e.g. 'mydb.abc123.us-east-1.rds.amazonaws.com'",
-  )
-  const hint = `Set \`${name}\` to a bare host name or IP address, e.g. 'mydb.abc123.us-east-1.rds.amazonaws.com', and the port in \`${name === 'host' ? 'port' : 'tokenPort'}\`.`
+  const host = checkNonEmpty(name, value, `the database host name, e.g. '${EXAMPLE_ENDPOINT}'`)
+  const hint = `Set \`${name}\` to a bare host name or IP address, e.g. '${EXAMPLE_ENDPOINT}', and the port in \`${name === 'host' ? 'port' : 'tokenPort'}\`.`
   if (SCHEME.test(host)) throw configError(`\`${name}\` is a URL, not a host name.`, hint)
   if (/[/\s?#@]/.test(host)) throw configError(`\`${name}\` contains a path, query, space or user.`, hint)
   // A colon is only valid inside an IPv6 address; elsewhere it is a port glued to the host.

@@ -1,4 +1,4 @@
-import { unknownProfileError } from './aws-profile'
+import { readSharedProfile } from './aws-profile'
 import { RdsIamError } from './errors'
 
 // Every partition (aws, aws-cn, aws-us-gov, aws-iso*) names regions like `eu-west-1` or `us-gov-east-1`;
@@ -10,6 +10,9 @@ const REGION_BEFORE_SERVICE = /^[^.]+(?:\.[^.]+)+\.([^.]+)\.rds(?:-fips)?\.amazo
 
 // `<id>.<hash>.rds.<region>.amazonaws.com.cn` in China, and the same shape with `rds-fips`.
 const REGION_AFTER_SERVICE = /^[^.]+(?:\.[^.]+)+\.rds(?:-fips)?\.([^.]+)\.amazonaws\.com(?:\.cn)?$/
+
+/** An RDS endpoint name, for hints that show what one looks like. */
+export const EXAMPLE_ENDPOINT = 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
 
 /**
  * The AWS region an RDS or Aurora endpoint name carries, or undefined for IP addresses, custom DNS names and
@@ -63,18 +66,14 @@ export function createRegionResolver(options: RegionResolverOptions): RegionReso
 }
 
 // The SDK's own loader reads the same files, honours AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE and, like the
-// SDK, lets the credentials file win over the config file.
+// SDK, lets the credentials file win over the config file. A profile that does not exist is the problem to name,
+// not the region it cannot have.
 async function loadProfileRegion(
   profileOption: string | undefined,
 ): Promise<{ profile: string; region: string | undefined }> {
-  const { getProfileName, loadSharedConfigFiles } = await import('@smithy/core/config')
-  const profile = getProfileName({ profile: profileOption })
-  const files = await loadSharedConfigFiles({ ignoreCache: true })
-  // A profile that does not exist is the problem to name, not the region it cannot have.
-  const unknown = unknownProfileError(profileOption, files)
-  if (unknown) throw unknown
+  const { name, files } = await readSharedProfile(profileOption)
   const { configFile, credentialsFile } = files
-  return { profile, region: credentialsFile[profile]?.region || configFile[profile]?.region || undefined }
+  return { profile: name, region: credentialsFile[name]?.region || configFile[name]?.region || undefined }
 }
 
 function regionMissing(tokenHost: string, profileName: string): RdsIamError {

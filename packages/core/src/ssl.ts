@@ -152,33 +152,34 @@ function contextFor(contextOptions: ConnectionOptions): Promise<SecureContext> {
   // are rare enough to get a context of their own.
   if (Object.keys(clientCertificate).length > 0) return buildContext(contextOptions)
   if (ca === undefined) {
-    defaultContext ??= loadDefaultCaCertificates().then((defaults) => buildContext({ ca: defaults }))
+    defaultContext ??= buildContext({})
     return defaultContext
   }
-  const shared = sharedContexts.get(ca)
-  if (shared) return shared
+  const shared = sharedContexts(ca)
+  const known = shared.get(ca)
+  if (known) return known
   const built = buildContext({ ca })
-  built.catch(() => sharedContexts.delete(ca))
-  sharedContexts.set(ca, built)
+  built.catch(() => shared.delete(ca))
+  shared.set(ca, built)
   return built
+}
+
+type CaOption = NonNullable<ConnectionOptions['ca']>
+
+// What contextFor needs of the map that can hold a given `ca`: a WeakMap cannot hold text, a Map would keep objects.
+interface ContextCache {
+  get(ca: CaOption): Promise<SecureContext> | undefined
+  set(ca: CaOption, context: Promise<SecureContext>): unknown
+  delete(ca: CaOption): unknown
 }
 
 // Keyed by the `ca` value itself: the same array or Buffer object, or equal PEM text. A `ca` nobody holds any more
 // (an object key) is forgotten with it; PEM strings are few and small.
-const sharedContexts = {
-  byObject: new WeakMap<object, Promise<SecureContext>>(),
-  byText: new Map<string, Promise<SecureContext>>(),
-  get(ca: NonNullable<ConnectionOptions['ca']>): Promise<SecureContext> | undefined {
-    return typeof ca === 'string' ? this.byText.get(ca) : this.byObject.get(ca)
-  },
-  set(ca: NonNullable<ConnectionOptions['ca']>, context: Promise<SecureContext>): void {
-    if (typeof ca === 'string') this.byText.set(ca, context)
-    else this.byObject.set(ca, context)
-  },
-  delete(ca: NonNullable<ConnectionOptions['ca']>): void {
-    if (typeof ca === 'string') this.byText.delete(ca)
-    else this.byObject.delete(ca)
-  },
+const contextsByText = new Map<string, Promise<SecureContext>>()
+const contextsByObject = new WeakMap<Exclude<CaOption, string>, Promise<SecureContext>>()
+
+function sharedContexts(ca: CaOption): ContextCache {
+  return typeof ca === 'string' ? contextsByText : contextsByObject
 }
 
 async function buildContext(contextOptions: ConnectionOptions): Promise<SecureContext> {

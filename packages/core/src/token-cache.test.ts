@@ -36,7 +36,6 @@ function harness(
     return {
       token: `token-${count}`,
       expiresAt: clock.now() + LIFETIME,
-      limitedByCredentials: false,
       ...options.lifetime?.(clock.now()),
     }
   }
@@ -113,7 +112,7 @@ describe('token cache', () => {
   })
 
   it('refuses a new token that would already be too short to use', async () => {
-    const h = harness({ lifetime: (now) => ({ expiresAt: now + 30_000, limitedByCredentials: true }) })
+    const h = harness({ lifetime: (now) => ({ expiresAt: now + 30_000 }) })
     await expect(h.get(key, h.generate)).rejects.toMatchObject({
       name: 'RdsIamError',
       code: 'credentials',
@@ -160,7 +159,7 @@ describe('token cache', () => {
     const replacement = h.get(key, () => gate.promise)
     h.cache.invalidate(h.cache.slot(key), rejected)
     const waiting = h.get(key, h.generate)
-    gate.resolve({ token: 'replacement', expiresAt: h.clock.now() + LIFETIME, limitedByCredentials: false })
+    gate.resolve({ token: 'replacement', expiresAt: h.clock.now() + LIFETIME })
     await expect(Promise.all([replacement, waiting])).resolves.toEqual(['replacement', 'replacement'])
   })
 
@@ -170,7 +169,7 @@ describe('token cache', () => {
     const early = h.get(key, () => gate.promise)
     h.cache.invalidate(h.cache.slot(key))
     const late = h.get(key, h.generate)
-    gate.resolve({ token: 'in-flight', expiresAt: h.clock.now() + LIFETIME, limitedByCredentials: false })
+    gate.resolve({ token: 'in-flight', expiresAt: h.clock.now() + LIFETIME })
     await expect(early).resolves.toBe('in-flight')
     await expect(late).resolves.toBe('token-1')
     await expect(h.get(key, h.generate)).resolves.toBe('token-1')

@@ -1,4 +1,4 @@
-import { RdsIamError } from './errors'
+import { credentialsTooShortLived } from './credentials'
 import type { EmitEvent } from './events'
 import type { SignedToken } from './token-signer'
 import type { Clock, TokenCacheOptions, TokenKey } from './types'
@@ -95,7 +95,8 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
     const pending = generate()
       .then((token) => {
         const now = clock.now()
-        if (token.expiresAt - now < minRemainingMs) throw tooShortLived(token, minRemainingMs)
+        if (token.expiresAt - now < minRemainingMs)
+          throw credentialsTooShortLived(token.expiresAt, minRemainingMs, false)
         if (entry.epoch === epoch) {
           entry.token = token
           // Re-inserted last: the order of the map is the order of generation.
@@ -145,14 +146,4 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
 
 function cacheId(key: TokenKey): string {
   return JSON.stringify([key.tokenHost, key.tokenPort, key.user, key.region, key.accessKeyId])
-}
-
-function tooShortLived(token: SignedToken, minRemainingMs: number): RdsIamError {
-  return new RdsIamError(
-    'credentials',
-    `The AWS credentials expire at ${new Date(token.expiresAt).toISOString()}, too soon to sign a token with the ${minRemainingMs} ms of life a connection needs.`,
-    {
-      hint: 'Refresh the credentials or use a provider that returns longer-lived ones; lower cache.minRemainingMs only if connections open quickly.',
-    },
-  )
 }

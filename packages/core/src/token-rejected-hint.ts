@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { inferRegion } from './region'
+import { EXAMPLE_ENDPOINT, inferRegion } from './region'
 import type { ErrorContext } from './types'
 
 // The port RDS and Aurora PostgreSQL listen on unless the instance was created with another.
@@ -18,7 +18,7 @@ function isTunnelOrAddress(host: string): boolean {
 function tokenHostMismatch(c: ErrorContext): string | undefined {
   const tokenHost = c.tokenHost ?? c.host
   if (tokenHost === undefined || !isTunnelOrAddress(tokenHost)) return undefined
-  return `The token was signed for ${tokenHost}, but RDS only accepts tokens signed for its endpoint name: set \`tokenHost\` to the RDS endpoint (e.g. 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com') when dialing a tunnel, an alias or an IP address.`
+  return `The token was signed for ${tokenHost}, but RDS only accepts tokens signed for its endpoint name: set \`tokenHost\` to the RDS endpoint (e.g. '${EXAMPLE_ENDPOINT}') when dialing a tunnel, an alias or an IP address.`
 }
 
 // A tunnel's local port is rarely the endpoint's: left alone, tokenPort follows the dialed port. A tokenPort the

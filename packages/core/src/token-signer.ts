@@ -1,3 +1,4 @@
+import { credentialsEnd } from './credentials'
 import type { AwsCredentialIdentity } from './types'
 
 // RDS accepts a token for 15 minutes after it was signed.
@@ -15,9 +16,8 @@ export interface SignRequest {
 
 export interface SignedToken {
   token: string
+  // The end of its 15 minutes, or of the credentials that signed it if they end sooner.
   expiresAt: number
-  // A token cut short by its credentials cannot be outlived by signing again with the same credentials.
-  limitedByCredentials: boolean
 }
 
 let signerModule: Promise<typeof import('@aws-sdk/rds-signer')> | undefined
@@ -29,11 +29,5 @@ export async function signToken(request: SignRequest): Promise<SignedToken> {
   const { hostname, port, username, region, identity, signedAt } = request
   // A resolved identity rather than a provider: the signer would otherwise wrap and call the provider itself.
   const token = await new Signer({ hostname, port, username, region, credentials: identity }).getAuthToken()
-  const lifetimeEnd = signedAt + TOKEN_LIFETIME_MS
-  const credentialsEnd = identity.expiration?.getTime() ?? Number.POSITIVE_INFINITY
-  return {
-    token,
-    expiresAt: Math.min(lifetimeEnd, credentialsEnd),
-    limitedByCredentials: credentialsEnd < lifetimeEnd,
-  }
+  return { token, expiresAt: Math.min(signedAt + TOKEN_LIFETIME_MS, credentialsEnd(identity)) }
 }
