@@ -53,9 +53,15 @@ const IS_ERROR_CODE: Record<RdsIamErrorCode, true> = {
   'ssl-required': true,
 }
 
+// A predicate on the message alone, for failures that only their wording identifies.
+const messageSays =
+  (pattern: RegExp): Predicate =>
+  (facts) =>
+    pattern.test(facts.message)
+
 // RDS answers every bad token (expired, wrong signature, user, region, host or policy) with this 28000. Only PAM
 // sign-in says it, so ORMs that quote it under their own code (Prisma's P1000, a wrapper with none) mean the same.
-const isPamAuthFailure: Predicate = (f) => /PAM authentication failed/i.test(f.message)
+const isPamAuthFailure = messageSays(/PAM authentication failed/i)
 
 // RDS Proxy reports a rejected token as 28P01 naming the IAM role, unlike a Postgres password failure.
 const isProxyTokenRejection: Predicate = (f) =>
@@ -66,15 +72,16 @@ const isUnencryptedRejection: Predicate = (f) =>
   f.code === '28000' && /pg_hba\.conf/i.test(f.message) && /SSL off|no encryption/i.test(f.message)
 
 // RDS Proxy refuses IAM on plain connections with these messages and no SQLSTATE of note.
-const isProxyTlsRequired: Predicate = (f) =>
-  /IAM is allowed only with SSL connections|RDS Proxy requires TLS connections/i.test(f.message)
+const isProxyTlsRequired = messageSays(
+  /IAM is allowed only with SSL connections|RDS Proxy requires TLS connections/i,
+)
 
 // A user without rds_iam is asked for its real password, so the token fails as a password.
 const isNonIamPasswordFailure: Predicate = (f) =>
   f.code === '28P01' && /password authentication failed/i.test(f.message)
 
 // RDS Proxy throttles concurrent IAM authentications with this message.
-const isProxyThrottled: Predicate = (f) => /too many competing requests/i.test(f.message)
+const isProxyThrottled = messageSays(/too many competing requests/i)
 
 // An overloaded server gives up on authentication with 57014 while it is still checking the token.
 const isAuthTimeout: Predicate = (f) =>
@@ -97,16 +104,16 @@ const isDroppedDuringAuth: Predicate = (f) =>
   f.code === 'EPIPE'
 
 // The SSO provider says so when the cached `aws sso login` session has run out.
-const isExpiredSsoSession: Predicate = (f) =>
-  /SSO session .*(expired|invalid)|sso.*token.*expired/i.test(f.message)
+const isExpiredSsoSession = messageSays(/SSO session .*(expired|invalid)|sso.*token.*expired/i)
 
 // The process provider reports a failing credential_process as Node's exec does, with the process's stderr.
 const isCredentialProcessFailure: Predicate = (f) =>
   f.name === 'CredentialsProviderError' && /^Command failed: |credential_process/i.test(f.message)
 
 // The ini and SSO providers name a profile they cannot find.
-const isUnknownProfile: Predicate = (f) =>
-  /profile \S+ (could not be found|not found)|Could not resolve credentials using profile/i.test(f.message)
+const isUnknownProfile = messageSays(
+  /profile \S+ (could not be found|not found)|Could not resolve credentials using profile/i,
+)
 
 // STS and the services name credentials past their expiration this way.
 const isExpiredCredentials: Predicate = (f) =>
