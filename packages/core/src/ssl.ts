@@ -125,15 +125,7 @@ async function buildConnectionOptions(
         ? () => undefined
         : (_dialed, certificate) => checkServerIdentity(tokenHost, certificate),
   }
-  const { connectionOnly, contextOptions } = splitContextOptions(own)
-  const secureContext = await contextFor(contextOptions)
-  return { ...identity, ...connectionOnly, secureContext, rejectUnauthorized: true }
-}
-
-function splitContextOptions(own: ConnectionOptions): {
-  connectionOnly: ConnectionOptions
-  contextOptions: ConnectionOptions
-} {
+  // The options a secure context holds are parsed into it once; the rest go to every connection.
   const connectionOnly: ConnectionOptions = { ...own }
   const contextOptions: ConnectionOptions = {}
   for (const key of CONTEXT_KEYS) {
@@ -141,7 +133,8 @@ function splitContextOptions(own: ConnectionOptions): {
     Object.assign(contextOptions, { [key]: own[key] })
     delete connectionOnly[key]
   }
-  return { connectionOnly, contextOptions }
+  const secureContext = await contextFor(contextOptions)
+  return { ...identity, ...connectionOnly, secureContext, rejectUnauthorized: true }
 }
 
 // A user's own `ca` replaces the default list rather than adding to it: trust is never widened silently.
