@@ -1,7 +1,6 @@
 import { classifyError, type IamAuth } from '@rds-iam/core'
 import { startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
 import pg from 'pg'
-import { callerOptions } from './caller-options'
 import { type SharedTls, signIn } from './sign-in'
 
 type ConnectCallback = (error: Error | undefined, client?: pg.PoolClient, release?: () => void) => void
@@ -25,13 +24,13 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig, tls: Sha
   class IamPooledClient extends pg.Client {
     readonly #tracked: TrackedAttempt
 
-    constructor(options?: string | pg.ClientConfig) {
+    // pg-pool passes its own options: this adapter's settings plus pool tuning, which pg.Client ignores.
+    constructor(poolOptions?: pg.ClientConfig) {
       const tracked = startConnectAttempt(auth)
       const budget = budgetForNextClient
       budgetForNextClient = undefined
       super({
-        ...callerOptions(options),
-        ...pgConfig,
+        ...poolOptions,
         password: tracked.attempt.password,
         ssl: tls.options,
         ...(budget === undefined ? {} : { connectionTimeoutMillis: budget }),
