@@ -92,7 +92,9 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig, tls: Sha
             return Promise.reject(error)
           }
           return new Promise((resolve, reject) => {
-            budgetForNextClient = attempt.remainingMs()
+            const remaining = attempt.remainingMs()
+            // pg reads a connectionTimeoutMillis of 0 as no timeout at all.
+            budgetForNextClient = remaining === undefined ? undefined : Math.max(1, remaining)
             super.connect((error: Error | undefined, client?: pg.PoolClient, release?: () => void) =>
               error ? reject(error) : resolve({ client: client as pg.PoolClient, release: release ?? noop }),
             )
