@@ -10,5 +10,6 @@ export {
 } from './connection-settings'
 export { createDriverAuth, type DriverAuth, type DriverSettings, driverConfig } from './driver-auth'
 export type { TrackedAttempt } from './retry'
+export { createSharedTls, type SharedTls } from './shared-tls'
 export { loadDefaultCaCertificates } from './ssl'
 export { resetTokenCacheForTesting } from './token-cache'

@@ -3,12 +3,14 @@ import {
   type ConnectionFactory,
   createConnectionHandle,
   createDriverAuth,
+  createSharedTls,
   driverConfig,
+  type SharedTls,
 } from '@rds-iam/core/adapter'
 import pg from 'pg'
 import { callerOptions } from './caller-options'
 import { createIamPool } from './pool'
-import { createSharedTls, type SharedTls, signIn } from './sign-in'
+import { signIn } from './sign-in'
 
 export * from '@rds-iam/core'
 

@@ -1,7 +1,7 @@
 import { classifyError, type IamAuth } from '@rds-iam/core'
-import { startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
+import { type SharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
 import pg from 'pg'
-import { type SharedTls, signIn } from './sign-in'
+import { signIn } from './sign-in'
 
 type ConnectCallback = (error: Error | undefined, client?: pg.PoolClient, release?: () => void) => void
 

@@ -1,27 +1,4 @@
-import type { ConnectionOptions } from 'node:tls'
-import type { IamAuth } from '@rds-iam/core'
-
-/**
- * The TLS options every client of one config shares: one object, filled from `auth.tls()` before the first
- * client dials, so making a client loads no certificates and every connection reuses one secure context.
- */
-export interface SharedTls {
-  options: ConnectionOptions
-  fill(): Promise<void>
-}
-
-export function createSharedTls(auth: IamAuth): SharedTls {
-  const options: ConnectionOptions = {}
-  let filled = false
-  return {
-    options,
-    async fill() {
-      if (filled) return
-      Object.assign(options, await auth.tls())
-      filled = true
-    },
-  }
-}
+import type { SharedTls } from '@rds-iam/core/adapter'
 
 // The slice of a pg.Client where pg keeps the password it sent.
 interface PasswordHolder {

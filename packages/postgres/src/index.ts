@@ -1,7 +1,6 @@
 import { connect as dial, Socket } from 'node:net'
-import type { ConnectionOptions } from 'node:tls'
 import { classifyError, type IamAuth, type IamDriverOptions } from '@rds-iam/core'
-import { createDriverAuth } from '@rds-iam/core/adapter'
+import { createDriverAuth, createSharedTls } from '@rds-iam/core/adapter'
 import postgres from 'postgres'
 
 export * from '@rds-iam/core'
@@ -36,7 +35,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     iam,
   })
   // postgres.js copies `ssl` into tls.connect at each handshake, so the first connect can fill it in.
-  const tls: ConnectionOptions = {}
+  const tls = createSharedTls(auth)
   // The token of the latest connect: a connection signing in after a newer connect sends that newer, valid one.
   let token = ''
   // postgres.js reconnects at once and without end when a server closes new connections before saying anything
@@ -46,7 +45,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   async function openSocket(): Promise<Socket> {
     try {
       if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, connectTimeoutMs)
-      Object.assign(tls, await auth.tls())
+      await tls.fill()
       // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
       token = await auth.getToken({ timeoutMs: connectTimeoutMs })
     } catch (error) {
@@ -67,7 +66,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     port: auth.port,
     user: auth.user,
     database,
-    ssl: tls,
+    ssl: tls.options,
     socket: openSocket,
     // postgres.js never handles a rejected `pass`, so the token is made in openSocket and only read here.
     pass: () => {
