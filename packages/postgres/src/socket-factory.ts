@@ -1,0 +1,83 @@
+import { connect as dial, Socket } from 'node:net'
+import type { IamAuth } from '@rds-iam/core'
+import type { SharedTls } from '@rds-iam/core/adapter'
+
+/** What postgres.js gets for its `socket` and `pass` options: IAM work once per connection, none per query. */
+export interface SocketFactory {
+  /** postgres.js's `socket` option: a dialed socket once TLS and a token are ready, or one that fails. */
+  open(): Promise<Socket>
+  /** postgres.js's `pass` option, which it never lets fail: the token `open()` made, read back. */
+  password(): string
+}
+
+/**
+ * Makes the token and TLS options for each new connection, bounded by `connectTimeoutMs()` (read per connect,
+ * since postgres.js settles its options after the factory is made).
+ */
+export function createSocketFactory(
+  auth: IamAuth,
+  tls: SharedTls,
+  connectTimeoutMs: () => number | undefined,
+): SocketFactory {
+  // The token of the latest connect: a connection signing in after a newer connect sends that newer, valid one.
+  let token = ''
+  // postgres.js reconnects at once and without end when a server closes new connections before saying anything
+  // (an endpoint refusing or failing over), restarting its connect timer each time: a streak of such closes is
+  // paced and bounded by connect_timeout here. Any answer of the server (it asks for the password) ends it.
+  let silentSince: number | undefined
+  async function open(): Promise<Socket> {
+    try {
+      if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, connectTimeoutMs())
+      await tls.fill()
+      // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
+      token = await auth.getToken({ timeoutMs: connectTimeoutMs() })
+    } catch (error) {
+      silentSince = undefined
+      return failedSocket(error)
+    }
+    // Dialed here because postgres.js splits its host at ':', which turns '::1' into localhost.
+    const socket = dial({ host: auth.host, port: auth.port })
+    socket.once('close', () => {
+      if (socket.bytesRead === 0) silentSince ??= performance.now()
+    })
+    return socket
+  }
+  return {
+    open,
+    password() {
+      silentSince = undefined
+      return token
+    },
+  }
+}
+
+// Waits a little before dialing again a server that just closed the last connection unanswered, and gives up once
+// such closes have gone on for connect_timeout, as if one connect had lasted that long.
+async function pauseAfterSilentClose(since: number, timeoutMs: number | undefined): Promise<void> {
+  if (timeoutMs !== undefined && performance.now() - since >= timeoutMs) {
+    throw Object.assign(
+      new Error(`The server closed every new connection unanswered for ${timeoutMs} ms (connect_timeout).`),
+      { code: 'CONNECT_TIMEOUT' },
+    )
+  }
+  await new Promise((resolve) => setTimeout(resolve, SILENT_CLOSE_PAUSE_MS))
+}
+
+// Short next to any connect timeout, long enough that a refusing server costs a few dials a second, not thousands.
+const SILENT_CLOSE_PAUSE_MS = 100
+
+// postgres.js fails the waiting query with a socket's error and moves on to the next query, where a rejected
+// socket factory would leave its connection stuck. The error answers postgres.js's first write, as a server's
+// would: closed any earlier, before postgres.js flushed that write, the connection keeps a write pending forever
+// and every later connect on it times out. Closing without `hadError` keeps its backoff for real outages.
+function failedSocket(error: unknown): Socket {
+  const socket = new Socket()
+  socket.write = (() => {
+    setImmediate(() => {
+      socket.emit('error', error)
+      socket.destroy()
+    })
+    return true
+  }) as Socket['write']
+  return socket
+}
