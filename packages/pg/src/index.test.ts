@@ -64,6 +64,13 @@ describe('createPool', () => {
     client.release()
   })
 
+  it("returns pool.connect()'s promise from pg-pool's Promise option, as pg-pool does", async () => {
+    class TracedPromise<T> extends Promise<T> {}
+    const checkout = pool({ ...baseConfig(), Promise: TracedPromise }).connect()
+    expect(checkout).toBeInstanceOf(TracedPromise)
+    ;(await checkout).release()
+  })
+
   it('retries a checkout that waited for a full pool and got a new client that was rejected', async () => {
     const events: IamEvent[] = []
     const iamPool = pool({ ...baseConfig(), iam: iamBlock(events), max: 1 })

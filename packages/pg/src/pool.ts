@@ -62,7 +62,9 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig, tls: Sha
     override connect(callback: ConnectCallback): void
     override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
       if (!callback) {
-        return new Promise((resolve, reject) => {
+        // pg-pool's `Promise` option, as its own connect() honours it.
+        const PoolPromise = (this as { Promise?: PromiseConstructor }).Promise ?? Promise
+        return new PoolPromise((resolve, reject) => {
           this.connect((error, client) => (error ? reject(error) : resolve(client as pg.PoolClient)))
         })
       }
