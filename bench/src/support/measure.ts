@@ -68,9 +68,10 @@ export function medianCost(samples: readonly Cost[]): Cost {
 }
 
 /**
- * Runs every variant once per round, starting each round one variant further on, so that drift in the machine's
- * load and each variant's after-effects (garbage, warm caches) fall on all of them alike. Returns every sample per
- * variant; the first `warmupRounds` are run and thrown away.
+ * Runs every variant once per round, in a new shuffled order each round, so that drift in the machine's load and
+ * each variant's after-effects (garbage, warm caches) fall on all of them alike. A fixed order, even one rotated
+ * each round, always runs a variant right after the same one, which then hands it its garbage every time. Returns
+ * every sample per variant; the first `warmupRounds` are run and thrown away.
  */
 export async function interleave<Name extends string, Sample = number>(
   variants: Record<Name, () => Promise<Sample>>,
@@ -79,14 +80,35 @@ export async function interleave<Name extends string, Sample = number>(
 ): Promise<Record<Name, Sample[]>> {
   const names = Object.keys(variants) as Name[]
   const samples = Object.fromEntries(names.map((name) => [name, [] as Sample[]])) as Record<Name, Sample[]>
+  const random = seededRandom(names.length * 7919 + rounds)
   for (let round = 0; round < warmupRounds + rounds; round++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(round + i) % names.length]!
+    for (const name of shuffled(names, random)) {
       const sample = await variants[name]()
       if (round >= warmupRounds) samples[name].push(sample)
     }
   }
   return samples
+}
+
+// Seeded, so that a run can be repeated in the same orders (mulberry32).
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items]
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
+  }
+  return copy
 }
 
 export function medians<Name extends string>(samples: Record<Name, number[]>): Record<Name, number> {
