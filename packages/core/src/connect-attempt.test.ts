@@ -13,16 +13,21 @@ import type { IamAuth } from './types'
 
 beforeEach(() => resetTokenCacheForTesting())
 
+function authWithEvents() {
+  const { events, onEvent } = collectEvents()
+  const auth = createIamAuth({
+    host: RDS_HOST,
+    user: 'app_user',
+    credentials: createCountingProvider(),
+    clock: createFakeClock(),
+    onEvent,
+  })
+  return { auth, count: (type: 'token-generated' | 'token-invalidated') => eventsOfType(events, type).length }
+}
+
 describe('startConnectAttempt', () => {
   it('drops the token its connection sent, and not a newer one another retry already made', async () => {
-    const { events, onEvent } = collectEvents()
-    const auth = createIamAuth({
-      host: RDS_HOST,
-      user: 'app_user',
-      credentials: createCountingProvider(),
-      clock: createFakeClock(),
-      onEvent,
-    })
+    const { auth, count } = authWithEvents()
     // Two connections that signed in with the same cached token and were both rejected.
     const first = startConnectAttempt(auth)
     const second = startConnectAttempt(auth)
@@ -30,28 +35,22 @@ describe('startConnectAttempt', () => {
     await second.attempt.password()
 
     first.invalidateToken()
-    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(1)
+    expect(count('token-invalidated')).toBe(1)
     await auth.getToken()
-    expect(eventsOfType(events, 'token-generated')).toHaveLength(2)
+    expect(count('token-generated')).toBe(2)
 
     // The second rejection is of the same old token: the fresh one stays cached.
     second.invalidateToken()
-    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(1)
+    expect(count('token-invalidated')).toBe(1)
     await auth.getToken()
-    expect(eventsOfType(events, 'token-generated')).toHaveLength(2)
+    expect(count('token-generated')).toBe(2)
   })
 
   it('drops nothing for a connection that never asked for its password', async () => {
-    const { events, onEvent } = collectEvents()
-    const auth = createIamAuth({
-      host: RDS_HOST,
-      user: 'app_user',
-      credentials: createCountingProvider(),
-      onEvent,
-    })
+    const { auth, count } = authWithEvents()
     await auth.getToken()
     startConnectAttempt(auth).invalidateToken()
-    expect(eventsOfType(events, 'token-invalidated')).toHaveLength(0)
+    expect(count('token-invalidated')).toBe(0)
   })
 
   it('refuses an object that createIamAuth did not make', () => {
