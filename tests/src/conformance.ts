@@ -318,7 +318,9 @@ export function describeConformance(target: ConformanceTarget): void {
       } finally {
         emulator.throttle(null)
       }
-      expect(Date.now() - started).toBeLessThan(20_000)
+      // The budget bounds when a connection may start another attempt, so the last one can begin just before it
+      // runs out: with random backoff, an unlucky connection now and then takes most of the 20 s.
+      expect(Date.now() - started).toBeLessThan(20_000 + 5_000)
       const throttled = events.retries().filter((retry) => retry.kind === 'throttled')
       expect(throttled.length).toBeGreaterThan(0)
       expect(throttled.every((retry) => retry.delayMs >= 0)).toBe(true)
