@@ -80,9 +80,8 @@ export async function interleave<Name extends string, Sample = number>(
 ): Promise<Record<Name, Sample[]>> {
   const names = Object.keys(variants) as Name[]
   const samples = Object.fromEntries(names.map((name) => [name, [] as Sample[]])) as Record<Name, Sample[]>
-  const random = seededRandom(names.length * 7919 + rounds)
   for (let round = 0; round < warmupRounds + rounds; round++) {
-    for (const name of shuffled(names, random)) {
+    for (const name of shuffled(names)) {
       const sample = await variants[name]()
       if (round >= warmupRounds) samples[name].push(sample)
     }
@@ -90,22 +89,10 @@ export async function interleave<Name extends string, Sample = number>(
   return samples
 }
 
-// Seeded, so that a run can be repeated in the same orders (mulberry32).
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
+function shuffled<T>(items: readonly T[]): T[] {
   const copy = [...items]
   for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
+    const j = Math.floor(Math.random() * (i + 1))
     ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
   }
   return copy
