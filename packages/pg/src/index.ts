@@ -64,7 +64,14 @@ function pgClientFactory(pgConfig: pg.ClientConfig, tls: SharedTls): ConnectionF
   }
 }
 
-function iamClientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
+/**
+ * A `pg.Client` class for code that constructs clients itself (pg-pool's `Client` option, Knex, TypeORM, Prisma):
+ * each instance signs in with an IAM token over verified TLS and retries a rejected sign-in once.
+ * @example
+ * const pool = new pg.Pool({ Client: createClientClass({ host, user, database }), max: 10 })
+ */
+export function createClientClass(config?: IamClientConfig): IamClientClass {
+  const { auth, pgConfig } = resolveConfig(config)
   const tls = createSharedTls(auth)
   // A function that returns an object works with `new`; what it returns is the handle, an instanceof pg.Client.
   function IamClient(options?: string | pg.ClientConfig): pg.Client {
@@ -79,16 +86,6 @@ function iamClientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
 }
 
 /**
- * A `pg.Client` class for code that constructs clients itself (pg-pool's `Client` option, Knex, TypeORM, Prisma):
- * each instance signs in with an IAM token over verified TLS and retries a rejected sign-in once.
- * @example
- * const pool = new pg.Pool({ Client: createClientClass({ host, user, database }), max: 10 })
- */
-export function createClientClass(config?: IamClientConfig): IamClientClass {
-  return iamClientClass(resolveConfig(config))
-}
-
-/**
  * A real `pg.Pool` whose connections sign in with IAM tokens over verified TLS. A connect rejected for its token
  * is retried once on a new connection with a fresh token; a query on an open connection does no IAM work.
  * @example
@@ -97,7 +94,7 @@ export function createClientClass(config?: IamClientConfig): IamClientClass {
  */
 export function createPool(config?: IamPoolConfig): pg.Pool {
   const { auth, pgConfig } = resolveConfig(config)
-  return createIamPool(auth, pgConfig, createSharedTls(auth))
+  return createIamPool(auth, pgConfig)
 }
 
 /**

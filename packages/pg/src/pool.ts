@@ -1,5 +1,5 @@
 import { classifyError, type IamAuth } from '@rds-iam/core'
-import { type SharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
+import { createSharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
 import pg from 'pg'
 import { signIn } from './sign-in'
 
@@ -18,7 +18,8 @@ const noop = (): void => {}
  * between. Each new client signs in with its own connect attempt, so a rejection drops exactly its token; the
  * pool then retries the checkout through `auth.retry` on a new client, within `connectionTimeoutMillis`.
  */
-export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig, tls: SharedTls): pg.Pool {
+export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool {
+  const tls = createSharedTls(auth)
   const timeoutMs = pgConfig.connectionTimeoutMillis || undefined
 
   class IamPooledClient extends pg.Client {
