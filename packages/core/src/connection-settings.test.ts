@@ -1,11 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { parse as parseWithPg } from 'pg-connection-string'
 import { describe, expect, it } from 'vitest'
 import { mergeConnectionSettings, parseConnectionUrl, readLibpqEnv } from './connection-settings'
 
 describe('parseConnectionUrl', () => {
-  // First in the file: pg-connection-string warns once per process, so a later test could not see it.
+  // First in the file: node-postgres's URL parser warns once per process about sslmode; this one must not at all.
   it('emits no process warning of its own for any sslmode', async () => {
     const warnings: unknown[] = []
     const onWarning = (warning: unknown): number => warnings.push(warning)
@@ -30,6 +32,50 @@ describe('parseConnectionUrl', () => {
       ssl: undefined,
     })
     expect(JSON.stringify(settings)).not.toContain('hunter2')
+  })
+
+  // node-postgres reads the same URL with pg-connection-string to connect, so the token must name what it dials.
+  it.each([
+    'postgres://app@db.example.com:6543/orders',
+    'postgresql://app%40corp:p%40ss@db.example.com/my%20db',
+    'postgres://app@[2001:db8::1]:5433/orders',
+    'postgres://app@/orders?host=db.example.com&port=7000',
+    'postgres://app@db.example.com/orders?host=other.example.com&user=owner',
+    'postgres:///orders',
+    'postgres://db.example.com',
+    'postgres://app@db.example.com/orders with space',
+  ])('reads host, port, user and database of %s as pg-connection-string does', (url) => {
+    const ours = parseConnectionUrl(url)
+    const theirs = parseWithPg(url)
+    expect({ host: ours.host, port: ours.port, user: ours.user, database: ours.database }).toEqual({
+      host: theirs.host || undefined,
+      port: theirs.port ? Number(theirs.port) : undefined,
+      user: theirs.user || undefined,
+      database: theirs.database || undefined,
+    })
+  })
+
+  it('reads the client certificate and key files a URL names, and ssl=0 as no TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rds-iam-url-'))
+    writeFileSync(join(dir, 'cert.pem'), 'CERT PEM')
+    writeFileSync(join(dir, 'key.pem'), 'KEY PEM')
+    const files = `sslcert=${encodeURIComponent(join(dir, 'cert.pem'))}&sslkey=${encodeURIComponent(join(dir, 'key.pem'))}`
+    expect(parseConnectionUrl(`postgres://app@db.example.com/orders?${files}`).ssl).toEqual({
+      cert: 'CERT PEM',
+      key: 'KEY PEM',
+    })
+    expect(parseConnectionUrl('postgres://app@db.example.com/orders?ssl=0').ssl).toBe('disable')
+  })
+
+  it('never quotes the password of a URL it refuses', () => {
+    let thrown: unknown
+    try {
+      parseConnectionUrl('postgres://app:s3cret-pw@db.example.com:99999/orders')
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ name: 'RdsIamError', code: 'config' })
+    expect(inspect(thrown, { depth: 10 })).not.toContain('s3cret-pw')
   })
 
   it.each([
@@ -80,7 +126,7 @@ describe('parseConnectionUrl', () => {
     [
       'a TLS key path that is a directory',
       `postgres://app@db.example.com/orders?sslkey=${encodeURIComponent(tmpdir())}`,
-      'TLS file that cannot be read: sslrootcert, sslcert or sslkey',
+      "sslkey names a file that cannot be read",
     ],
   ])('refuses %s with a config error, never a raw URIError or TypeError', (_name, url, words) => {
     let thrown: unknown

@@ -1,7 +1,4 @@
-// A plain import a bundler can follow; node-postgres loads this same module anyway.
-
 import { readFileSync } from 'node:fs'
-import { parse as parseConnectionString } from 'pg-connection-string'
 import { RdsIamError } from './errors'
 import type { IamAuthOptions, SslOptions } from './types'
 
@@ -16,27 +13,31 @@ export interface ConnectionSettings {
 }
 
 /**
- * Reads a `postgres://` URL with `pg-connection-string`. Its password is ignored (the token replaces it) and its
- * `sslmode` maps onto the TLS policy without weakening it: `prefer` and `allow` mean the default `verify-full`
- * because IAM never runs without TLS, `require` with an `sslrootcert` means `verify-ca` as in libpq. What
- * pg-connection-string would quietly misread (no scheme, a bad escape, a port that is no number) is refused here,
- * so a bad URL fails at creation rather than as a network error at the first connect.
+ * Reads a `postgres://` URL the way node-postgres's `pg-connection-string` does (query parameters `host`, `port`
+ * and `user` win over the URL's parts; `sslrootcert`, `sslcert` and `sslkey` name PEM files), with Node's own URL
+ * parser. Its password is ignored (the token replaces it) and its `sslmode` maps onto the TLS policy without
+ * weakening it: `prefer` and `allow` mean the default `verify-full` because IAM never runs without TLS, `require`
+ * with an `sslrootcert` means `verify-ca` as in libpq. A URL that would be misread (no scheme, a bad escape, a
+ * port that is no number) is refused here, so a bad URL fails at creation rather than at the first connect.
  * @example parseConnectionUrl('postgres://app@mydb.cluster-abc.us-east-1.rds.amazonaws.com/app?sslmode=verify-full')
  */
 export function parseConnectionUrl(url: string): ConnectionSettings {
   checkUrlShape(url)
-  const { rest: withoutMode, value: sslmode } = takeParameter(url, 'sslmode')
-  const roots = takeParameter(withoutMode, 'sslrootcert')
-  // libpq's `sslrootcert=system` names the operating system's roots, not a file; the default CAs include them.
-  const parsed = parseUrl(roots.value === 'system' ? roots.rest : withoutMode)
+  const { parsed, emptyHost } = parseUrl(url)
+  const query = parsed.searchParams
+  if (query.getAll('sslmode').length > 1) {
+    // libpq takes the last of two values, pg-connection-string the first: neither is safe to guess.
+    throw settingsError('The connection string gives sslmode more than once.', URL_HINT)
+  }
+  const host = emptyHost ? '' : decodeURIComponent(parsed.hostname.replace(/^\[(.+)\]$/, '$1'))
+  const port = query.get('port') || parsed.port
+  const database = parsed.pathname.slice(1)
   return {
-    host: parsed.host || undefined,
-    port: parsed.port
-      ? checkPort(parsed.port, "The connection string's port", 'the port in the URL')
-      : undefined,
-    user: parsed.user || undefined,
-    database: parsed.database || undefined,
-    ssl: sslFromMode(sslmode, parsed.ssl, 'The connection string'),
+    host: query.get('host') || host || undefined,
+    port: port ? checkPort(port, "The connection string's port", 'the port in the URL') : undefined,
+    user: query.get('user') || decodeURIComponent(parsed.username) || undefined,
+    database: database ? decodeURI(database) : undefined,
+    ssl: sslFromMode(query.get('sslmode') ?? undefined, sslFromQuery(query), 'The connection string'),
   }
 }
 
@@ -50,15 +51,11 @@ const URL_HINT =
 
 // The URL itself is never quoted: it may carry a password.
 function checkUrlShape(url: string): void {
-  // pg-connection-string reads any other text as a database name on host "base".
+  // Anything else would be read as a relative path or another scheme's URL.
   if (typeof url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(url)) {
     throw settingsError('The connection string does not start with postgres:// or postgresql://.', URL_HINT)
   }
-  // libpq takes the last of two sslmode values, pg-connection-string the first: neither is safe to guess.
-  if ((url.match(/[?&]sslmode=/g) ?? []).length > 1) {
-    throw settingsError('The connection string gives sslmode more than once.', URL_HINT)
-  }
-  // pg-connection-string keeps a malformed escape as it is, and decoding sslmode would throw a raw URIError.
+  // Decoding a malformed escape in the user or database would throw a raw URIError.
   try {
     decodeURIComponent(url)
   } catch {
@@ -67,18 +64,6 @@ function checkUrlShape(url: string): void {
       `${URL_HINT} A literal % is written %25.`,
     )
   }
-}
-
-// sslmode is read here rather than by pg-connection-string, which warns that pg's own sslmode meanings will
-// change: meanings this library does not use, since it maps sslmode onto its own policy.
-function takeParameter(url: string, name: string): { rest: string; value: string | undefined } {
-  const match = new RegExp(`([?&])${name}=([^&#]*)&?`).exec(url)
-  if (!match) return { rest: url, value: undefined }
-  const rest =
-    url.slice(0, match.index) +
-    (match[0].endsWith('&') ? match[1] : '') +
-    url.slice(match.index + match[0].length)
-  return { rest: rest.replace(/[?&]$/, ''), value: decodeURIComponent(match[2] ?? '') }
 }
 
 /**
@@ -133,34 +118,58 @@ export function mergeConnectionSettings(...layers: ConnectionSettings[]): Connec
   return merged
 }
 
-type ParsedUrl = ReturnType<typeof parseConnectionString>
-
-function parseUrl(url: string): ParsedUrl {
+// WHATWG refuses a user with an empty host (postgres://app@/db, for PGHOST or a socket); like pg-connection-string,
+// read it with a stand-in host and then drop that host.
+function parseUrl(url: string): { parsed: URL; emptyHost: boolean } {
+  // Spaces are written as they are in libpq keyword strings; a URL needs them escaped.
+  const escaped = url.replaceAll(' ', '%20')
   try {
-    return parseConnectionString(url) as ParsedUrl
-  } catch (cause) {
-    // pg-connection-string reads sslrootcert, sslcert and sslkey while parsing; a file error says which syscall
-    // failed and often the path, which is safe to show.
-    const { syscall, path } = cause as { syscall?: unknown; path?: unknown }
-    if (typeof syscall === 'string') {
-      const which = typeof path === 'string' ? path : 'sslrootcert, sslcert or sslkey'
-      throw settingsError(
-        `The connection string names a TLS file that cannot be read: ${which}.`,
-        'Point sslrootcert, sslcert and sslkey at readable PEM files, or leave sslrootcert out to trust the Amazon RDS CAs.',
-        cause,
-      )
+    return { parsed: new URL(escaped), emptyHost: false }
+  } catch {
+    try {
+      return { parsed: new URL(escaped.replace('@/', '@empty-host/')), emptyHost: true }
+    } catch {
+      // No cause: Node's TypeError carries the whole URL as `input`, and with it any password.
+      throw settingsError('The connection string is not a valid postgres:// URL.', URL_HINT)
     }
-    throw settingsError('The connection string is not a valid postgres:// URL.', URL_HINT, cause)
+  }
+}
+
+// The TLS parameters node-postgres reads from a URL: ssl=true|1|0 and the PEM files. libpq's `sslrootcert=system`
+// names the operating system's roots, not a file; the default CAs include them.
+function sslFromQuery(query: URLSearchParams): boolean | SslOptions | undefined {
+  const files = {
+    ca: readTlsFile(query, 'sslrootcert'),
+    cert: readTlsFile(query, 'sslcert'),
+    key: readTlsFile(query, 'sslkey'),
+  }
+  const named = Object.fromEntries(Object.entries(files).filter(([, pem]) => pem !== undefined))
+  if (Object.keys(named).length > 0) return named
+  const ssl = query.get('ssl')
+  return ssl === 'true' || ssl === '1' ? true : ssl === '0' ? false : undefined
+}
+
+function readTlsFile(query: URLSearchParams, parameter: string): string | undefined {
+  const path = query.get(parameter)
+  if (!path || (parameter === 'sslrootcert' && path === 'system')) return undefined
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (cause) {
+    throw settingsError(
+      `The connection string's ${parameter} names a file that cannot be read: ${path}.`,
+      'Point sslrootcert, sslcert and sslkey at readable PEM files, or leave sslrootcert out to trust the Amazon RDS CAs.',
+      cause,
+    )
   }
 }
 
 // Shared by URLs and PGSSLMODE, so both spell libpq's modes the same way; `source` names where a bad one came from.
 function sslFromMode(
   sslmode: string | undefined,
-  ssl: ParsedUrl['ssl'] | { ca: string },
+  ssl: boolean | SslOptions | undefined,
   source: string,
 ): ConnectionSettings['ssl'] {
-  const fileOptions = typeof ssl === 'object' && ssl !== null ? pickTlsFiles(ssl) : {}
+  const fileOptions = typeof ssl === 'object' ? ssl : {}
   switch (sslmode) {
     case undefined:
       return ssl === false ? 'disable' : Object.keys(fileOptions).length > 0 ? fileOptions : undefined
@@ -182,11 +191,4 @@ function sslFromMode(
         'Use verify-full (the default), verify-ca or require.',
       )
   }
-}
-
-// pg-connection-string has already read sslrootcert, sslcert and sslkey from disk into these fields, and
-// readLibpqEnv PGSSLROOTCERT into `ca`.
-function pickTlsFiles(ssl: object): SslOptions {
-  const { ca, cert, key } = ssl as SslOptions
-  return Object.fromEntries(Object.entries({ ca, cert, key }).filter(([, value]) => value !== undefined))
 }
