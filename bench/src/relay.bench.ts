@@ -3,8 +3,14 @@
 // which relays the session to PostgreSQL over TLS by default, or over its unix socket with upstreamTls: false),
 // interleaved so drift in the machine's load falls on all alike. Connections are opened before pgbench's clock
 // starts, so only the relayed session is compared.
-import { execFile } from 'node:child_process'
+//
+// Where socat is installed, a reference relay runs beside them: socat forwarding TCP bytes to PostgreSQL, with TLS
+// end to end between pgbench and PostgreSQL, so it neither decrypts nor parses anything. It is the floor of what any
+// relay process costs on this machine (a C program, no crypto), and "through the emulator / socat" says how far the
+// emulator is from that floor.
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -49,6 +55,46 @@ async function throughEmulator(emulator: Emulator, name: string): Promise<Target
   }
 }
 
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+// socat forks a process per connection, as a relay in C that scales over cores would; it is started only if present.
+async function startSocat(targetPort: number): Promise<{ port: number; process: ChildProcess } | undefined> {
+  try {
+    await run('socat', ['-V'])
+  } catch {
+    console.log(
+      'socat is not installed: the reference relay is left out (apt-get install socat to measure it)',
+    )
+    return undefined
+  }
+  const port = await freePort()
+  const child = spawn(
+    'socat',
+    [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${targetPort}`],
+    {
+      stdio: 'ignore',
+    },
+  )
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const listening = await run('pg_isready', ['-h', '127.0.0.1', '-p', String(port)]).then(
+      () => true,
+      () => false,
+    )
+    if (listening) return { port, process: child }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  child.kill()
+  throw new Error('socat did not start listening')
+}
+
+const socat = await startSocat(postgres.port)
+
 try {
   await emulators['through the emulator'].createIamUser(user)
   const postgresCa = join(dir, 'postgres-ca.pem')
@@ -63,6 +109,12 @@ try {
       emulators['through the emulator, upstreamTls false'],
       'socket',
     ),
+  }
+  if (socat) {
+    targets['socat byte relay'] = {
+      conninfo: `host=127.0.0.1 port=${socat.port} user=${postgres.user} dbname=postgres sslmode=verify-full sslrootcert=${postgresCa}`,
+      password: postgres.password,
+    }
   }
   const pgbench = async (target: Target, args: string[]): Promise<string> => {
     const env = { ...process.env, PGPASSWORD: target.password }
@@ -102,8 +154,20 @@ try {
     for (const label of Object.keys(emulators)) {
       verdict('E1', `${name} ${label} / direct`, values[label]! / values['direct TLS']!, { atLeast: 0.95 })
     }
+    const floor = values['socat byte relay']
+    if (floor !== undefined) {
+      console.log(
+        `E1 ${name} socat byte relay / direct: ${(floor / values['direct TLS']!).toFixed(3)} (reference)`,
+      )
+      for (const label of Object.keys(emulators)) {
+        console.log(
+          `E1 ${name} ${label} / socat byte relay: ${(values[label]! / floor).toFixed(3)} (reference)`,
+        )
+      }
+    }
   }
 } finally {
+  socat?.process.kill()
   await Promise.all(Object.values(emulators).map((emulator) => emulator.close()))
   await postgres.stop()
   await rm(dir, { recursive: true, force: true })
