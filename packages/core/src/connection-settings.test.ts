@@ -126,7 +126,7 @@ describe('parseConnectionUrl', () => {
     [
       'a TLS key path that is a directory',
       `postgres://app@db.example.com/orders?sslkey=${encodeURIComponent(tmpdir())}`,
-      "sslkey names a file that cannot be read",
+      'sslkey names a file that cannot be read',
     ],
   ])('refuses %s with a config error, never a raw URIError or TypeError', (_name, url, words) => {
     let thrown: unknown
