@@ -133,7 +133,12 @@ async function flood(socket: Socket, random: Random, ms: number): Promise<void> 
   const junk = randomBytes(random, 64 * 1024)
   const until = Date.now() + ms
   while (Date.now() < until && socket.writable) {
-    if (!socket.write(junk)) await Promise.race([once(socket, 'drain'), once(socket, 'close'), sleep(50)])
+    if (socket.write(junk)) continue
+    // The listeners of the waits that lose the race are removed, or every full buffer would leave two behind.
+    const waited = new AbortController()
+    const { signal } = waited
+    await Promise.race([once(socket, 'drain', { signal }), once(socket, 'close', { signal }), sleep(50)])
+    waited.abort()
   }
 }
 
