@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -353,6 +353,35 @@ describe('createCredentialSource with the default provider chain', () => {
       if (lifeLeft < MINUTE) tooShort.push(`${identity.accessKeyId} at +${offsetSeconds}s: ${lifeLeft} ms`)
     }
     expect(tooShort).toEqual([])
+  })
+
+  it('runs a credential_process once for every source of the same profile, as an IamAuth per request makes them', async () => {
+    const expiration = new Date(Date.now() + 60 * MINUTE).toISOString()
+    writeProcessProfile(
+      'shared',
+      [
+        `d=${dir}`,
+        'n=$(cat "$d/count" 2>/dev/null || echo 0); echo $((n+1)) > "$d/count"',
+        `printf '{"Version":1,"AccessKeyId":"ASIASHARED","SecretAccessKey":"s","SessionToken":"t","Expiration":"${expiration}"}'`,
+      ].join('\n'),
+    )
+    const identities = await Promise.all(Array.from({ length: 5 }, () => chain('shared').resolve()))
+    await chain('shared').resolve()
+    expect(identities.map((identity) => identity.accessKeyId)).toEqual(Array(5).fill('ASIASHARED'))
+    expect(readFileSync(join(dir, 'count'), 'utf8').trim()).toBe('1')
+
+    // Another config file is another environment: its sources do not see the first chain's credentials.
+    const otherDir = mkdtempSync(join(tmpdir(), 'rds-iam-credentials-'))
+    try {
+      vi.stubEnv('AWS_CONFIG_FILE', join(otherDir, 'config'))
+      writeFileSync(
+        join(otherDir, 'config'),
+        '[profile shared]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = o\n',
+      )
+      await expect(chain('shared').resolve()).resolves.toMatchObject({ accessKeyId: 'AKIAOTHER' })
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true })
+    }
   })
 
   it('keeps the message and stderr of a failing credential_process, redacted', async () => {

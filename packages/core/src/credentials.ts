@@ -1,6 +1,6 @@
 import { chosenProfile } from './aws-profile'
 import { classifyError, missingCredentialsHint } from './classify-error'
-import { createDefaultChain } from './credential-chain'
+import { sharedDefaultChain } from './credential-chain'
 import { isRdsIamError, messageOf, RdsIamError } from './errors'
 import { redact } from './redact'
 import type { AwsCredentialIdentity, AwsCredentialProvider, Clock } from './types'
@@ -43,8 +43,9 @@ interface Failure {
   retryAt: number
 }
 
-// Providers may call STS, SSO or the instance metadata service, so one is created per IamAuth, concurrent callers
-// share one resolution, an identity is reused until shortly before it can no longer sign, and failures back off.
+// Providers may call STS, SSO or the instance metadata service, so concurrent callers share one resolution, an
+// identity is reused until shortly before it can no longer sign, and failures back off. The default chain is
+// shared by every IamAuth of the same profile and environment.
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
   const { clock, minRemainingMs } = options
   const refreshMarginMs = Math.max(SDK_REFRESH_WINDOW_MS, minRemainingMs)
@@ -109,7 +110,7 @@ function createProvider(options: CredentialSourceOptions): Promise<AwsCredential
   // A user's provider that takes no options ignores `forceRefresh`; the SDK's honour it.
   if (typeof credentials === 'function') return Promise.resolve(credentials)
   if (credentials) return Promise.resolve(async () => credentials)
-  return createDefaultChain(options.profile)
+  return sharedDefaultChain(options.profile)
 }
 
 function checkIdentity(identity: AwsCredentialIdentity | undefined): AwsCredentialIdentity {
