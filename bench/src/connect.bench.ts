@@ -19,7 +19,7 @@ import {
 import { type Cost, interleave, measureCost, medianCost, pairedRatio } from './support/measure'
 import { format, verdict } from './support/report'
 
-const rounds = 40
+const rounds = 120
 const database = await startBenchDatabase()
 const plainConfig = { ...plainConnection(database), password: await signerFor(database).getAuthToken() }
 const fastTls = prebuiltTls(database)

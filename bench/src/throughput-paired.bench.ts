@@ -9,7 +9,7 @@ import { openPool, type PoolVariant, runQueryWindow } from './support/query-load
 import { verdict } from './support/report'
 
 const windowMs = 300
-const pairs = 40
+const pairs = 80
 const drivers = {
   pg: ['pg.Pool', '@rds-iam/pg createPool'],
   'postgres.js': ['postgres()', '@rds-iam/postgres createSql'],
