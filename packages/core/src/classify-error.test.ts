@@ -156,6 +156,14 @@ const rows: [string, unknown, ErrorKind, boolean][] = [
     'config',
     false,
   ],
+  ['expired certificate', driverError('CERT_HAS_EXPIRED', 'certificate has expired'), 'config', false],
+  ['revoked certificate', driverError('CERT_REVOKED', 'certificate revoked'), 'config', false],
+  [
+    'issuer not among the CAs',
+    driverError('UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'unable to get local issuer certificate'),
+    'config',
+    false,
+  ],
   [
     'database does not exist (3D000)',
     driverError('3D000', 'database "nope" does not exist'),

@@ -25,17 +25,6 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ])
-const CERTIFICATE_CODES = new Set([
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-])
 const IS_ERROR_KIND: Record<ErrorKind, true> = {
   'token-rejected': true,
   'tls-required': true,
@@ -131,8 +120,10 @@ const anyOf =
   (facts) =>
     predicates.some((matches) => matches(facts))
 
-// Node's TLS layer names the certificate check that failed.
-const isCertificateFailure: Predicate = (f) => CERTIFICATE_CODES.has(f.code)
+// Node's TLS layer names the certificate check that failed: its own ERR_TLS_CERT_ALTNAME_INVALID or OpenSSL's
+// verification result, whose names all say CERT (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED, CERT_REVOKED, ...)
+// but for the unverifiable first certificate.
+const isCertificateFailure: Predicate = (f) => /CERT|^UNABLE_TO_VERIFY_LEAF_SIGNATURE$/.test(f.code)
 
 // The host could not be reached at all, before any TLS or authentication.
 const isNetworkFailure: Predicate = (f) => NETWORK_CODES.has(f.code)

@@ -2,20 +2,6 @@ import { hasProfile, readSharedProfile } from './aws-profile'
 import { isRdsIamError } from './errors'
 import type { AwsCredentialProvider } from './types'
 
-// What the SDK's chain reads to decide where credentials come from. Two IamAuths that see the same values would
-// build the same chain, so they can share one; a test or a process that changes them gets a chain of its own.
-const CHAIN_ENVIRONMENT = [
-  'AWS_PROFILE',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_CONFIG_FILE',
-  'AWS_SHARED_CREDENTIALS_FILE',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-  'AWS_WEB_IDENTITY_TOKEN_FILE',
-  'AWS_ROLE_ARN',
-  'AWS_EC2_METADATA_DISABLED',
-] as const
-
 const sharedChains = new Map<string, Promise<AwsCredentialProvider>>()
 
 /**
@@ -25,7 +11,13 @@ const sharedChains = new Map<string, Promise<AwsCredentialProvider>>()
  * credential_process once, not once per IamAuth.
  */
 export function sharedDefaultChain(profile: string | undefined): Promise<AwsCredentialProvider> {
-  const key = JSON.stringify([profile, ...CHAIN_ENVIRONMENT.map((name) => process.env[name])])
+  // The chain reads where credentials come from in AWS_ variables (profile, files, container, web identity, keys).
+  // IamAuths that see the same values would build the same chain; a test or process that changes them gets its
+  // own. Secrets stay out of the key.
+  const environment = Object.entries(process.env).filter(
+    ([name]) => name.startsWith('AWS_') && !/SECRET|SESSION_TOKEN/.test(name),
+  )
+  const key = JSON.stringify([profile, environment])
   let chain = sharedChains.get(key)
   if (!chain) {
     chain = createDefaultChain(profile)
