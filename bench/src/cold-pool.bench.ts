@@ -58,7 +58,7 @@ async function connectAll(variant: Variant, database: BenchDatabase): Promise<Co
   return { ...cost, tokens }
 }
 
-const runs = await compareInFreshProcesses(import.meta.url, variants, 3, connectAll)
+const runs = await compareInFreshProcesses(import.meta.url, variants, 9, connectAll)
 if (runs) {
   const cost = (name: Variant) => medianCost(runs[name])
   const tokens = (name: Variant) => median(runs[name].map((run) => run.tokens))
