@@ -124,6 +124,14 @@ describe('resolveSsl policy', () => {
     expect(refusal(option)).toMatchObject({ name: 'RdsIamError', code: 'config' })
   })
 
+  it('refuses a bad CA list every time and accepts a good one every time (good lists are remembered)', () => {
+    const bad = ['PEM', 42]
+    expect(refusal({ ca: bad })).toMatchObject({ code: 'config' })
+    expect(refusal({ ca: bad })).toMatchObject({ code: 'config' })
+    const good = ['PEM A', Buffer.from('PEM B')]
+    for (let i = 0; i < 2; i++) expect(resolveSsl({ ca: good }, RDS_HOST, () => {}).mode).toBe('verify-full')
+  })
+
   it('builds the options once, on first use', async () => {
     const policy = resolveSsl(undefined, RDS_HOST, () => {})
     expect(policy.mode).toBe('verify-full')
