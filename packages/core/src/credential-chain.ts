@@ -13,9 +13,9 @@ const sharedChains = new Map<string, Promise<AwsCredentialProvider>>()
 export function sharedDefaultChain(profile: string | undefined): Promise<AwsCredentialProvider> {
   // The chain reads where credentials come from in AWS_ variables (profile, files, container, web identity, keys).
   // IamAuths that see the same values would build the same chain; a test or process that changes them gets its
-  // own. Secrets stay out of the key.
+  // own. Secrets (the secret key, a session token, a container's authorization token) stay out of the key.
   const environment = Object.entries(process.env).filter(
-    ([name]) => name.startsWith('AWS_') && !/SECRET|SESSION_TOKEN/.test(name),
+    ([name]) => name.startsWith('AWS_') && !/SECRET|SESSION_TOKEN|AUTHORIZATION/.test(name),
   )
   const key = JSON.stringify([profile, environment])
   let chain = sharedChains.get(key)
