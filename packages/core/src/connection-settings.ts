@@ -109,13 +109,14 @@ function checkPort(text: string, subject: string, setting: string): number {
 
 /** Merges layers of settings; a later layer wins, and an undefined value never hides an earlier one. */
 export function mergeConnectionSettings(...layers: ConnectionSettings[]): ConnectionSettings {
-  const merged: ConnectionSettings = {}
+  const merged: Record<string, unknown> = {}
   for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer)) {
-      if (value !== undefined && value !== null) Object.assign(merged, { [key]: value })
+    for (const key in layer) {
+      const value = layer[key as keyof ConnectionSettings]
+      if (value !== undefined && value !== null) merged[key] = value
     }
   }
-  return merged
+  return merged as ConnectionSettings
 }
 
 // WHATWG refuses a user with an empty host (postgres://app@/db, for PGHOST or a socket); like pg-connection-string,
