@@ -38,12 +38,25 @@ describe('knex features through the emulator', () => {
     expect(await db('knex_notes').select('body')).toEqual([{ body: 'signed in with IAM' }])
   })
 
-  it('a connection URL works, and a password in it is not used', async () => {
+  it('a connection URL works, a password in it is not used, and its application_name is', async () => {
     await emulator.createIamUser('knex_url')
     const { iam, ssl } = emulator.adapterOptions('knex_url')
-    const url = `postgres://knex_url:not-the-password@${emulator.host}:${emulator.port}/postgres`
-    const db = keep(createKnex({ connection: { connectionString: url, iam, ssl }, pool: { min: 0, max: 1 } }))
-    expect((await db.raw('select current_user as who')).rows).toEqual([{ who: 'knex_url' }])
+    const url = `postgres://knex_url:not-the-password@${emulator.host}:${emulator.port}/postgres?application_name=knex-url`
+    const viaCreateKnex = keep(
+      createKnex({ connection: { connectionString: url, iam, ssl }, pool: { min: 0, max: 1 } }),
+    )
+    const viaStockKnex = keep(
+      knex({
+        client: 'pg',
+        connection: iamConnection({ connectionString: url, iam, ssl }),
+        pool: { min: 0, max: 1 },
+      }),
+    )
+    for (const db of [viaCreateKnex, viaStockKnex]) {
+      expect(
+        (await db.raw("select current_user as who, current_setting('application_name') as app")).rows,
+      ).toEqual([{ who: 'knex_url', app: 'knex-url' }])
+    }
   })
 
   it('iamConnection gives stock knex a fresh token for every connection, also after 15 minutes', async () => {

@@ -30,6 +30,7 @@ describe('parseConnectionUrl', () => {
       user: 'app',
       database: 'orders',
       ssl: undefined,
+      parameters: {},
     })
     expect(JSON.stringify(settings)).not.toContain('hunter2')
   })
@@ -60,10 +61,9 @@ describe('parseConnectionUrl', () => {
     writeFileSync(join(dir, 'cert.pem'), 'CERT PEM')
     writeFileSync(join(dir, 'key.pem'), 'KEY PEM')
     const files = `sslcert=${encodeURIComponent(join(dir, 'cert.pem'))}&sslkey=${encodeURIComponent(join(dir, 'key.pem'))}`
-    expect(parseConnectionUrl(`postgres://app@db.example.com/orders?${files}`).ssl).toEqual({
-      cert: 'CERT PEM',
-      key: 'KEY PEM',
-    })
+    const settings = parseConnectionUrl(`postgres://app@db.example.com/orders?${files}`)
+    expect(settings.ssl).toEqual({ cert: 'CERT PEM', key: 'KEY PEM' })
+    expect(settings.parameters).toEqual({})
     expect(parseConnectionUrl('postgres://app@db.example.com/orders?ssl=0').ssl).toBe('disable')
   })
 
@@ -167,6 +167,20 @@ describe('parseConnectionUrl', () => {
   })
 })
 
+describe('the parameters of a URL', () => {
+  it('leaves the driver every query parameter rds-iam does not read itself', () => {
+    const url =
+      'postgres://app:pw@db.example.com/orders?sslmode=verify-full&application_name=api&host=h&port=1&user=u' +
+      '&password=p&database=d&ssl=1&sslrootcert=system&options=-c%20search_path%3Dapp&max=5'
+    expect(parseConnectionUrl(url).parameters).toEqual({
+      application_name: 'api',
+      options: '-c search_path=app',
+      max: '5',
+    })
+    expect(parseConnectionUrl('postgres://app@db.example.com/orders').parameters).toEqual({})
+  })
+})
+
 describe('readLibpqEnv', () => {
   it('reads PGHOST, PGPORT, PGUSER and PGDATABASE', () => {
     const env = {
@@ -225,7 +239,7 @@ describe('readLibpqEnv', () => {
     expect(() => readLibpqEnv({ PGSSLROOTCERT: missing })).toThrow(
       expect.objectContaining({
         code: 'config',
-        message: `PGSSLROOTCERT names a file that cannot be read: ${missing}. Hint: Point PGSSLROOTCERT at a PEM file of the CA certificates to trust, or unset it to use the Amazon RDS CAs.`,
+        message: `PGSSLROOTCERT names a file that cannot be read: ${missing}. Hint: Point PGSSLROOTCERT at a readable PEM file, or leave it out to trust the Amazon RDS CAs.`,
       }),
     )
   })

@@ -10,6 +10,11 @@ export interface ConnectionSettings {
   database?: string
   // 'disable' and false are kept so that createIamAuth refuses them with `ssl-required`.
   ssl?: IamAuthOptions['ssl'] | 'disable' | false
+  /**
+   * A URL's query parameters that rds-iam does not read itself (`application_name`, `options`, postgres.js's
+   * `max`, ...): the adapter hands them to its driver, which applies them as it would from the URL.
+   */
+  parameters?: Record<string, string>
 }
 
 /**
@@ -38,8 +43,13 @@ export function parseConnectionUrl(url: string): ConnectionSettings {
     user: query.get('user') || decodeURIComponent(parsed.username) || undefined,
     database: database ? decodeURI(database) : undefined,
     ssl: sslFromMode(query.get('sslmode') ?? undefined, sslFromQuery(query), 'The connection string'),
+    parameters: Object.fromEntries([...query].filter(([name]) => !READ_BY_RDS_IAM.test(name))),
   }
 }
+
+// The query parameters rds-iam reads from a URL itself and gives the driver as options of its own choosing. `database`
+// is read from the path alone, as node-postgres does.
+const READ_BY_RDS_IAM = /^(host|port|user|password|database|ssl(mode|rootcert|cert|key)?)$/
 
 // Whatever is wrong with a connection string or a libpq variable is a configuration error.
 function settingsError(summary: string, hint: string, cause?: unknown): RdsIamError {
@@ -78,21 +88,11 @@ export function readLibpqEnv(env: NodeJS.ProcessEnv = process.env): ConnectionSe
     port: env.PGPORT ? checkPort(env.PGPORT, 'PGPORT', 'PGPORT') : undefined,
     user: env.PGUSER || undefined,
     database: env.PGDATABASE || undefined,
-    ssl: sslFromMode(env.PGSSLMODE || undefined, rootCertFromEnv(env.PGSSLROOTCERT), 'PGSSLMODE'),
-  }
-}
-
-// libpq's `system` means the operating system's roots with full verification, which the default policy covers.
-function rootCertFromEnv(path: string | undefined): { ca: string } | undefined {
-  if (!path || path === 'system') return undefined
-  try {
-    return { ca: readFileSync(path, 'utf8') }
-  } catch (cause) {
-    throw settingsError(
-      `PGSSLROOTCERT names a file that cannot be read: ${path}.`,
-      'Point PGSSLROOTCERT at a PEM file of the CA certificates to trust, or unset it to use the Amazon RDS CAs.',
-      cause,
-    )
+    ssl: sslFromMode(
+      env.PGSSLMODE || undefined,
+      pemFiles([['ca', 'PGSSLROOTCERT', env.PGSSLROOTCERT]]),
+      'PGSSLMODE',
+    ),
   }
 }
 
@@ -136,32 +136,37 @@ function parseUrl(url: string): { parsed: URL; emptyHost: boolean } {
   }
 }
 
-// The TLS parameters node-postgres reads from a URL: ssl=true|1|0 and the PEM files. libpq's `sslrootcert=system`
-// names the operating system's roots, not a file; the default CAs include them.
+// The TLS parameters node-postgres reads from a URL: ssl=true|1|0 and the PEM files.
 function sslFromQuery(query: URLSearchParams): boolean | SslOptions | undefined {
-  const files = {
-    ca: readTlsFile(query, 'sslrootcert'),
-    cert: readTlsFile(query, 'sslcert'),
-    key: readTlsFile(query, 'sslkey'),
-  }
-  const named = Object.fromEntries(Object.entries(files).filter(([, pem]) => pem !== undefined))
-  if (Object.keys(named).length > 0) return named
+  const files = pemFiles([
+    ['ca', 'sslrootcert', query.get('sslrootcert')],
+    ['cert', 'sslcert', query.get('sslcert')],
+    ['key', 'sslkey', query.get('sslkey')],
+  ])
+  if (files) return files
   const ssl = query.get('ssl')
   return ssl === 'true' || ssl === '1' ? true : ssl === '0' ? false : undefined
 }
 
-function readTlsFile(query: URLSearchParams, parameter: string): string | undefined {
-  const path = query.get(parameter)
-  if (!path || (parameter === 'sslrootcert' && path === 'system')) return undefined
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (cause) {
-    throw settingsError(
-      `The connection string's ${parameter} names a file that cannot be read: ${path}.`,
-      'Point sslrootcert, sslcert and sslkey at readable PEM files, or leave sslrootcert out to trust the Amazon RDS CAs.',
-      cause,
-    )
+type PemFile = [field: 'ca' | 'cert' | 'key', setting: string, path: string | null | undefined]
+
+// Reads the PEM files a URL or PGSSLROOTCERT names, or gives undefined when it names none. libpq's
+// `sslrootcert=system` means the operating system's roots, not a file; the default CAs include them.
+function pemFiles(named: PemFile[]): SslOptions | undefined {
+  const files: SslOptions = {}
+  for (const [field, setting, path] of named) {
+    if (!path || (field === 'ca' && path === 'system')) continue
+    try {
+      files[field] = readFileSync(path, 'utf8')
+    } catch (cause) {
+      throw settingsError(
+        `${setting} names a file that cannot be read: ${path}.`,
+        `Point ${setting} at a readable PEM file${field === 'ca' ? ', or leave it out to trust the Amazon RDS CAs' : ''}.`,
+        cause,
+      )
+    }
   }
+  return Object.keys(files).length > 0 ? files : undefined
 }
 
 // Shared by URLs and PGSSLMODE, so both spell libpq's modes the same way; `source` names where a bad one came from.

@@ -65,6 +65,8 @@ export function driverConfig<T extends object>(config: T | undefined | null): Pa
 export interface DriverAuth {
   auth: IamAuth
   database: string | undefined
+  /** The URL's query parameters that are the driver's own (`application_name`, `max`, ...), for it to apply. */
+  urlParameters: Record<string, string>
 }
 
 /**
@@ -98,5 +100,9 @@ export function createDriverAuth({ explicit, url, precedence, iam = {} }: Driver
     )
   }
   // A refused ssl setting ('disable', false) goes through on purpose: createIamAuth names the refusal.
-  return { auth: createIamAuth({ ...iam, host, port, user, ssl: ssl as IamAuthOptions['ssl'] }), database }
+  return {
+    auth: createIamAuth({ ...iam, host, port, user, ssl: ssl as IamAuthOptions['ssl'] }),
+    database,
+    urlParameters: fromUrl.parameters ?? {},
+  }
 }

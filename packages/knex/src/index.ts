@@ -57,14 +57,16 @@ function knexPgDialect(): typeof Knex.Client {
  */
 export function iamConnection(config?: IamClientConfig): () => Promise<Knex.PgConnectionConfig> {
   const { iam, ssl, host, port, user, database: named, connectionString, ...pgOptions } = driverConfig(config)
-  const { auth, database } = createDriverAuth({
+  const { auth, database, urlParameters } = createDriverAuth({
     explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
     url: connectionString,
     precedence: 'url',
     iam,
   })
   return async () => ({
+    // pg applies a connection string's own settings (application_name, options, ...) over the config.
     ...(pgOptions as Knex.PgConnectionConfig),
+    ...urlParameters,
     host: auth.host,
     port: auth.port,
     user: auth.user,

@@ -191,6 +191,18 @@ describe('connectionString', () => {
     expect((await iamPool.query('select current_user as who')).rows).toEqual([{ who: 'iam_pg_user' }])
   })
 
+  it("applies the URL's own driver settings, application_name and options, as pg does", async () => {
+    const settings = `application_name=rds-iam-url&options=${encodeURIComponent('-c statement_timeout=4321')}`
+    const iamPool = pool({
+      connectionString: url(`sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}&${settings}`),
+      iam: iamBlock(),
+    })
+    const { rows } = await iamPool.query(
+      "select current_setting('application_name') as app, current_setting('statement_timeout') as timeout",
+    )
+    expect(rows).toEqual([{ app: 'rds-iam-url', timeout: '4321ms' }])
+  })
+
   it('refuses sslmode=disable before dialing', () => {
     expect(() => createPool({ connectionString: url('sslmode=disable'), iam: iamBlock() })).toThrow(
       expect.objectContaining({ code: 'ssl-required' }),

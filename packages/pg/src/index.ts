@@ -40,14 +40,16 @@ function resolveConfig(config: IamClientConfig | undefined): ResolvedConfig {
     database: named,
     ...driverOptions
   } = driverConfig(config)
-  const { auth, database } = createDriverAuth({
+  const { auth, database, urlParameters } = createDriverAuth({
     explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
     url: connectionString,
     // pg parses the connection string over its config, so the URL wins.
     precedence: 'url',
     iam,
   })
-  const pgConfig = { ...driverOptions, host: auth.host, port: auth.port, user: auth.user }
+  // The URL's own driver settings (application_name, options, statement_timeout, ...) win over the config's, as
+  // pg applies a connection string over its config.
+  const pgConfig = { ...driverOptions, ...urlParameters, host: auth.host, port: auth.port, user: auth.user }
   return { auth, pgConfig: database === undefined ? pgConfig : { ...pgConfig, database } }
 }
 

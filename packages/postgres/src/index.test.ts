@@ -49,6 +49,16 @@ describe('createSql', () => {
     expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
   })
 
+  it("applies the URL's own server parameters and options, as postgres.js does", async () => {
+    const query = `application_name=rds-iam-url&options=${encodeURIComponent('-c statement_timeout=4321')}`
+    const url = `postgres://pgjs_adapter_user@${emulator.host}:${emulator.port}/postgres?sslmode=verify-full&${query}`
+    const { host, port, user, ...rest } = options()
+    const sql = open(createSql(url, rest))
+    expect(
+      await sql`select current_setting('application_name') as app, current_setting('statement_timeout') as timeout`,
+    ).toEqual([{ app: 'rds-iam-url', timeout: '4321ms' }])
+  })
+
   it('sends a query again once when its connection was rejected for the token', async () => {
     const events: IamEvent[] = []
     const sql = open(createSql(options(events)))

@@ -28,7 +28,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   const [url, options] =
     typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions ?? {}] : [undefined, urlOrOptions ?? {}]
   const { iam, ssl, host, hostname, port, user, username, database: named, db, ...driverOptions } = options
-  const { auth, database } = createDriverAuth({
+  const { auth, database, urlParameters } = createDriverAuth({
     explicit: { host: host ?? hostname, port, user: user ?? username, database: named ?? db, ssl },
     url,
     // postgres.js reads explicit options before the URL, so they win.
@@ -49,7 +49,12 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     socket: sockets.open,
     pass: sockets.password,
   }
-  const sql = postgres(connectionOptions)
+  // postgres.js reads its options (max, idle_timeout, ...) and server parameters (application_name, ...) from a
+  // URL's query; given only those, it applies them as it would, while the options above say where and how to sign in.
+  const query = new URLSearchParams(urlParameters).toString()
+  const sql = query
+    ? postgres(`postgres://localhost/?${query}`, connectionOptions)
+    : postgres(connectionOptions)
   // Read by the socket factory at each connect, so defined before any connect happens.
   const connectTimeoutMs = 1000 * (sql.options.connect_timeout || 0) || undefined
   return withConnectRetry(sql, auth, connectTimeoutMs)
