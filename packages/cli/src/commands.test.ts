@@ -26,12 +26,15 @@ beforeAll(async () => {
 
 afterAll(() => target?.close())
 
-async function psqlCurrentUser(conninfo: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
-  const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', 'SELECT current_user', conninfo], {
+async function psqlValue(sql: string, conninfo: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', sql, conninfo], {
     env: { ...isolatedEnv(dir), ...extraEnv },
   })
   return stdout.trim()
 }
+
+const psqlCurrentUser = (conninfo: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> =>
+  psqlValue('SELECT current_user', conninfo, extraEnv)
 
 describe('usage', () => {
   it.each(['token', 'url', 'env', 'exec', 'ca', 'doctor', 'emulator'])(
@@ -149,6 +152,17 @@ describe('rds-iam url', () => {
       emulator.host,
     ])
     expect(await psqlCurrentUser(url)).toBe(user)
+  })
+
+  it("keeps the --url's own parameters, such as application_name and options, for psql", async () => {
+    const own = `application_name=cli-url&options=${encodeURIComponent('-c statement_timeout=4321')}`
+    const url = `postgres://${user}@${emulator.host}:${emulator.port}/postgres?${own}`
+    const withoutHost = args.slice(args.indexOf('--token-host'))
+    const result = await runCli(['url', '--url', url, ...withoutHost], { env })
+    expect(result.code).toBe(0)
+    const settings =
+      "select current_setting('application_name') || ' ' || current_setting('statement_timeout')"
+    expect(await psqlValue(settings, result.stdout.trim())).toBe('cli-url 4321ms')
   })
 
   it('works as psql "$(rds-iam url)" in a shell', async () => {

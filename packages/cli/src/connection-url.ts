@@ -9,6 +9,8 @@ export interface UrlParts {
   database: string | undefined
   sslMode: SslMode
   sslRootCert: string | undefined
+  /** Parameters of the user's own URL that go on to the tool as they were (`application_name`, `options`, ...). */
+  parameters: Record<string, string>
 }
 
 /**
@@ -16,10 +18,12 @@ export interface UrlParts {
  * and libpq fails with `invalid URI query parameter: "Action"`.
  */
 export function formatConnectionUrl(parts: UrlParts): string {
-  const { target, user, token, database, sslMode, sslRootCert } = parts
+  const { target, user, token, database, sslMode, sslRootCert, parameters } = parts
   const host = target.host.includes(':') ? `[${target.host}]` : target.host
   const path = database === undefined ? '' : `/${encodeURIComponent(database)}`
-  const query = Object.entries({ sslmode: sslMode, sslrootcert: sslRootCert, hostaddr: target.hostaddr })
+  // A hostaddr of the user's own URL stands unless the tunnel needs one of its own.
+  const own = { sslmode: sslMode, sslrootcert: sslRootCert, hostaddr: target.hostaddr ?? parameters.hostaddr }
+  const query = Object.entries({ ...parameters, ...own })
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
     .join('&')

@@ -43,6 +43,7 @@ export async function prepareLibpqSignIn(
     database,
     sslMode: auth.sslMode,
     sslRootCert,
+    parameters: connection.urlParameters,
   })
   const variables: LibpqVariables = {
     PGHOST: target.host,

@@ -19,6 +19,8 @@ export interface Connection {
   rootCertFile: string | undefined
   /** The profile named by the options, for messages; the SDK reads AWS_PROFILE itself. */
   profile: string | undefined
+  /** The `--url` query parameters that are the tool's own (`application_name`, `options`, ...). */
+  urlParameters: Record<string, string>
 }
 
 /**
@@ -29,7 +31,7 @@ export function openConnection(flags: ConnectionFlags, iam: IamOptions = {}): Co
   const rootCertFile = chooseRootCertFile(flags)
   try {
     const ssl = explicitSsl(flags, rootCertFile)
-    const { auth, database } = createDriverAuth({
+    const { auth, database, urlParameters } = createDriverAuth({
       explicit: { host: flags.host, port: flags.port, user: flags.user, database: flags.database, ssl },
       url: flags.url,
       // Like libpq and psql, what is spelled out on the command line wins over the URL.
@@ -42,7 +44,7 @@ export function openConnection(flags: ConnectionFlags, iam: IamOptions = {}): Co
         tokenPort: flags.tokenPort,
       },
     })
-    return { auth, database, rootCertFile, profile: flags.profile }
+    return { auth, database, rootCertFile, profile: flags.profile, urlParameters }
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error })
   }
