@@ -214,6 +214,19 @@ describe('libpq variables and TLS modes', () => {
     expect(result).toMatchObject({ code: 0, stdout: `${user}\n` })
   })
 
+  it("hands a --url's application_name and options to psql as PGAPPNAME and PGOPTIONS", async () => {
+    const own = `application_name=cli-exec&options=${encodeURIComponent('-c statement_timeout=4321')}`
+    const url = `postgres://${user}@${emulator.host}:${emulator.port}/postgres?${own}`
+    const settings =
+      "select current_setting('application_name') || ' ' || current_setting('statement_timeout')"
+    const withoutHost = args.slice(args.indexOf('--token-host'))
+    const result = await runCli(
+      ['exec', '--url', url, ...withoutHost, '--', 'psql', '-X', '-A', '-t', '-c', settings],
+      { env },
+    )
+    expect(result).toMatchObject({ code: 0, stdout: 'cli-exec 4321ms\n' })
+  })
+
   it('refuses PGSSLMODE=disable as invalid usage, also with a CA file given as an option', async () => {
     const result = await runCli(['url', ...args], { env: { ...env, PGSSLMODE: 'disable' } })
     expect(result.code).toBe(2)

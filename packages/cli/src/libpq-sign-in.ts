@@ -54,9 +54,29 @@ export async function prepareLibpqSignIn(
     PGPASSWORD: token,
     PGSSLMODE: auth.sslMode,
     PGSSLROOTCERT: sslRootCert,
+    ...libpqVariablesOf(connection.urlParameters),
     DATABASE_URL: url,
   }
   return { variables, url, expiresAt }
+}
+
+// The variables libpq reads for the connection parameters a `--url` may carry besides where to connect and TLS.
+// A parameter without one reaches the tool through DATABASE_URL only.
+const LIBPQ_VARIABLE_OF: Record<string, string> = {
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  client_encoding: 'PGCLIENTENCODING',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
+}
+
+function libpqVariablesOf(parameters: Record<string, string>): LibpqVariables {
+  const variables: LibpqVariables = {}
+  for (const [name, value] of Object.entries(parameters)) {
+    const variable = LIBPQ_VARIABLE_OF[name]
+    if (variable) variables[variable] = value
+  }
+  return variables
 }
 
 // libpq's sslmode=require turns into verify-ca as soon as it finds a CA file, so `require` gets none.
