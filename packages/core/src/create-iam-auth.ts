@@ -104,7 +104,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     const regionName = region.current ?? (await region.resolve())
     const identity = await credentials.resolve()
     const slot = slotFor(regionName, identity)
-    const generate = () =>
+    const generate = async (): Promise<SignedToken> =>
       signToken({
         hostname: tokenHost,
         port: tokenPort,

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { Signer } from '@aws-sdk/rds-signer'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { FAKE_IDENTITY, RDS_HOST } from './test-helpers'
 import { signToken, TOKEN_LIFETIME_MS } from './token-signer'
 
@@ -6,8 +7,8 @@ const signedAt = Date.UTC(2026, 0, 1)
 const request = { hostname: RDS_HOST, port: 5432, username: 'app_user', region: 'us-east-1', signedAt }
 
 describe('signToken', () => {
-  it('makes an RDS IAM token for host, port, user and region with the given identity', async () => {
-    const { token } = await signToken({ ...request, identity: FAKE_IDENTITY })
+  it('makes an RDS IAM token for host, port, user and region with the given identity', () => {
+    const { token } = signToken({ ...request, identity: FAKE_IDENTITY })
     const url = new URL(`https://${token}`)
     expect(url.host).toBe(`${RDS_HOST}:5432`)
     expect(url.searchParams.get('Action')).toBe('connect')
@@ -20,25 +21,75 @@ describe('signToken', () => {
     expect(url.searchParams.has('X-Amz-Security-Token')).toBe(false)
   })
 
-  it('signs the session token of temporary credentials into the token', async () => {
-    const { token } = await signToken({
+  it('signs the session token of temporary credentials into the token', () => {
+    const { token } = signToken({
       ...request,
       identity: { ...FAKE_IDENTITY, sessionToken: 'SESSION/TOKEN+1' },
     })
     expect(new URL(`https://${token}`).searchParams.get('X-Amz-Security-Token')).toBe('SESSION/TOKEN+1')
   })
 
-  it('lives 15 minutes from signing when the credentials do not expire first', async () => {
+  it('lives 15 minutes from signing when the credentials do not expire first', () => {
     const later = new Date(signedAt + 2 * TOKEN_LIFETIME_MS)
     for (const identity of [FAKE_IDENTITY, { ...FAKE_IDENTITY, expiration: later }]) {
-      const signed = await signToken({ ...request, identity })
+      const signed = signToken({ ...request, identity })
       expect(signed.expiresAt).toBe(signedAt + TOKEN_LIFETIME_MS)
     }
   })
 
-  it('dies with credentials that expire sooner', async () => {
+  it('dies with credentials that expire sooner', () => {
     const expiration = new Date(signedAt + 5 * 60_000)
-    const signed = await signToken({ ...request, identity: { ...FAKE_IDENTITY, expiration } })
+    const signed = signToken({ ...request, identity: { ...FAKE_IDENTITY, expiration } })
     expect(signed.expiresAt).toBe(expiration.getTime())
+  })
+})
+
+describe('signToken against @aws-sdk/rds-signer', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  // What users write: mixed-case endpoints, users that need escaping, session tokens full of / + =, other ports.
+  const cases = [
+    { hostname: RDS_HOST, port: 5432, username: 'app_user', region: 'us-east-1' },
+    {
+      hostname: 'Demo.Cluster-ABC.eu-west-1.rds.amazonaws.com',
+      port: 6543,
+      username: 'App User',
+      region: 'eu-west-1',
+    },
+    { hostname: '10.0.0.7', port: 443, username: "o'brien+ops@corp!(x)*~é", region: 'ap-southeast-2' },
+    {
+      hostname: 'proxy.proxy-abc.cn-north-1.rds.amazonaws.com.cn',
+      port: 5432,
+      username: '%41 /?&=#',
+      region: 'cn-north-1',
+    },
+  ]
+  const identities = [
+    FAKE_IDENTITY,
+    { ...FAKE_IDENTITY, sessionToken: 'IQoJb3JpZ2luX2VjE/+=//abc+def==' },
+    { accessKeyId: 'ASIAZZZZ', secretAccessKey: 'a/b+c=d e', sessionToken: 'x y&z' },
+  ]
+
+  it('makes the same token, byte for byte, for every endpoint, user and identity', async () => {
+    // Two times, so a date that crosses midnight UTC and a mid-day one are both covered.
+    for (const time of [Date.UTC(2026, 11, 7, 23, 59, 59, 999), Date.UTC(2027, 1, 28, 12, 0, 0, 1)]) {
+      vi.useFakeTimers({ toFake: ['Date'], now: time })
+      for (const target of cases) {
+        for (const identity of identities) {
+          const expected = await new Signer({ ...target, credentials: identity }).getAuthToken()
+          expect(signToken({ ...target, identity, signedAt: time }, new Date(time)).token).toBe(expected)
+        }
+      }
+    }
+  })
+
+  it('signs at the system time by default, as the SDK does', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2026, 5, 1, 8, 30) })
+    const target = cases[0]!
+    const expected = await new Signer({ ...target, credentials: FAKE_IDENTITY }).getAuthToken()
+    // The cache's clock (signedAt) only decides the expiry.
+    expect(signToken({ ...target, identity: FAKE_IDENTITY, signedAt: 0 }).token).toBe(expected)
   })
 })
