@@ -88,3 +88,53 @@ describe('driverConfig', () => {
     expect(() => driverConfig(config as object)).toThrow(expect.objectContaining({ code: 'config' }))
   })
 })
+
+describe('createDriverAuth for a config made into clients per request', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs()
+  })
+
+  // What an adapter passes for a user's config object; the settings are read from it on each call.
+  function authOf(config: { user: string; ssl?: object; iam?: { region?: string } }, url?: string) {
+    return createDriverAuth({
+      explicit: { host: endpoint, user: config.user, ssl: config.ssl as undefined },
+      url,
+      precedence: 'explicit',
+      iam: config.iam,
+      rememberFor: config,
+    }).auth
+  }
+
+  it('gives calls with the same config object the same IamAuth', () => {
+    const config = { user: 'app', iam: { region: 'eu-west-1' } }
+    const first = authOf(config)
+    expect(authOf(config)).toBe(first)
+    // An equal config that is another object is another config.
+    expect(authOf({ user: 'app', iam: { region: 'eu-west-1' } })).not.toBe(first)
+  })
+
+  it('makes a new one once the config, its iam block, a URL beside it or the environment says otherwise', () => {
+    const config = { user: 'app', ssl: {}, iam: { region: 'eu-west-1' } }
+    const changes: Array<[string, () => void]> = [
+      ['a field', () => Object.assign(config, { user: 'other' })],
+      ['an object in a field', () => Object.assign(config, { ssl: {} })],
+      ['the iam block', () => Object.assign(config.iam, { region: 'eu-west-2' })],
+      ['PGDATABASE', () => vi.stubEnv('PGDATABASE', 'orders')],
+      ['AWS_PROFILE', () => vi.stubEnv('AWS_PROFILE', 'prod')],
+    ]
+    let before = authOf(config)
+    for (const [what, change] of changes) {
+      change()
+      const after = authOf(config)
+      expect(after, what).not.toBe(before)
+      expect(authOf(config), what).toBe(after)
+      before = after
+    }
+    expect(authOf(config, `postgres://url_user@${endpoint}/db`)).not.toBe(before)
+  })
+
+  it('remembers nothing without rememberFor', () => {
+    const settings = { explicit: { host: endpoint, user: 'app' }, precedence: 'url' } as const
+    expect(createDriverAuth(settings).auth).not.toBe(createDriverAuth(settings).auth)
+  })
+})

@@ -164,6 +164,37 @@ describe('createClient', () => {
     expect(events.filter((event) => event.type === 'auth-retry')).toHaveLength(1)
   })
 
+  it('shares one IAM set-up among clients made from one config object, until the config changes', async () => {
+    let providerCalls = 0
+    const { credentials } = emulator.adapterOptions('iam_pg_user').iam
+    const config = {
+      ...baseConfig(),
+      application_name: 'first',
+      iam: {
+        ...iamBlock(),
+        credentials: async () => {
+          providerCalls++
+          return credentials
+        },
+      },
+    }
+    // What a request handler does: a client per request from the one config of the module.
+    const applicationName = async (): Promise<string> => {
+      const client = createClient(config)
+      await client.connect()
+      try {
+        return (await client.query('show application_name')).rows[0].application_name
+      } finally {
+        await client.end()
+      }
+    }
+    for (let request = 0; request < 3; request++) expect(await applicationName()).toBe('first')
+    expect(providerCalls).toBe(1)
+    config.application_name = 'second'
+    expect(await applicationName()).toBe('second')
+    expect(providerCalls).toBe(2)
+  })
+
   it('fails with RdsIamError after the one retry when every token is rejected', async () => {
     const client = createClient(baseConfig())
     emulator.rejectNext(2)

@@ -29,7 +29,7 @@ interface ResolvedConfig {
 }
 
 // No argument is legal, as for `new pg.Pool()`: PGHOST, PGUSER and the rest then say everything.
-function resolveConfig(config: IamClientConfig | undefined): ResolvedConfig {
+function resolveConfig(config: IamClientConfig | undefined, rememberFor?: object): ResolvedConfig {
   const {
     iam,
     connectionString,
@@ -46,6 +46,7 @@ function resolveConfig(config: IamClientConfig | undefined): ResolvedConfig {
     // pg parses the connection string over its config, so the URL wins.
     precedence: 'url',
     iam,
+    rememberFor,
   })
   // The URL's own driver settings (application_name, options, statement_timeout, ...) win over the config's, as
   // pg applies a connection string over its config.
@@ -73,7 +74,10 @@ function pgClientFactory(pgConfig: pg.ClientConfig, tls: SharedTls): ConnectionF
  * const pool = new pg.Pool({ Client: createClientClass({ host, user, database }), max: 10 })
  */
 export function createClientClass(config?: IamClientConfig): IamClientClass {
-  const { auth, pgConfig } = resolveConfig(config)
+  return clientClass(resolveConfig(config))
+}
+
+function clientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
   const tls = createSharedTls(auth)
   // A function that returns an object works with `new`; what it returns is the handle, an instanceof pg.Client.
   function IamClient(options?: string | pg.ClientConfig): pg.Client {
@@ -101,12 +105,17 @@ export function createPool(config?: IamPoolConfig): pg.Pool {
 
 /**
  * A real `pg.Client` that signs in with an IAM token over verified TLS; `connect()` retries once on a new
- * connection with a fresh token when the server rejects the first.
+ * connection with a fresh token when the server rejects the first. Clients made from one config object share its
+ * IAM set-up (credentials, token, TLS context) while the config and the environment say the same.
  * @example
  * const client = createClient({ host: 'mydb.cluster-abc.us-east-1.rds.amazonaws.com', user: 'app' })
  * await client.connect()
  */
 export function createClient(config?: IamClientConfig): pg.Client {
-  const IamClient = createClientClass(config)
+  const IamClient = clientClass(resolveConfig(config, config ?? NO_CONFIG))
   return new IamClient()
 }
+
+// One object for "no config" (PGHOST and the rest say everything), so that a client made per request without one
+// shares its set-up too.
+const NO_CONFIG: IamClientConfig = Object.freeze({})

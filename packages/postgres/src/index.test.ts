@@ -59,6 +59,37 @@ describe('createSql', () => {
     ).toEqual([{ app: 'rds-iam-url', timeout: '4321ms' }])
   })
 
+  it('shares one IAM set-up among sql made from one options object, until the options change', async () => {
+    let providerCalls = 0
+    const base = options()
+    const requestOptions: IamSqlOptions = {
+      ...base,
+      connection: { application_name: 'first' },
+      iam: {
+        ...base.iam,
+        credentials: async () => {
+          providerCalls++
+          return emulator.credentials
+        },
+      },
+    }
+    // What a request handler does: a `sql` per request from the one options object of the module.
+    const applicationName = async (): Promise<unknown> => {
+      const sql = createSql(requestOptions)
+      try {
+        const [row] = await sql`select current_setting('application_name') as app`
+        return row?.app
+      } finally {
+        await sql.end()
+      }
+    }
+    for (let request = 0; request < 3; request++) expect(await applicationName()).toBe('first')
+    expect(providerCalls).toBe(1)
+    requestOptions.connection = { application_name: 'second' }
+    expect(await applicationName()).toBe('second')
+    expect(providerCalls).toBe(2)
+  })
+
   it('sends a query again once when its connection was rejected for the token', async () => {
     const events: IamEvent[] = []
     const sql = open(createSql(options(events)))

@@ -11,6 +11,9 @@ export interface IamSqlOptions
   extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'pass' | 'password' | 'ssl'>,
     IamDriverOptions {}
 
+// One object for "no options", so that `createSql(url)` made per request shares its set-up too.
+const NO_OPTIONS: IamSqlOptions = Object.freeze({})
+
 /**
  * A postgres.js `sql` whose connections sign in with IAM tokens over verified TLS. A query whose connection was
  * rejected for its token is sent again once on a connection with a fresh token (safe: it was never sent).
@@ -26,7 +29,9 @@ export function createSql(url: string, options?: IamSqlOptions): postgres.Sql
 export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: IamSqlOptions): postgres.Sql {
   // No options (or null, as postgres.js allows) means PGHOST, PGUSER and the rest say everything.
   const [url, options] =
-    typeof urlOrOptions === 'string' ? [urlOrOptions, maybeOptions ?? {}] : [undefined, urlOrOptions ?? {}]
+    typeof urlOrOptions === 'string'
+      ? [urlOrOptions, maybeOptions ?? NO_OPTIONS]
+      : [undefined, urlOrOptions ?? NO_OPTIONS]
   const { iam, ssl, host, hostname, port, user, username, database: named, db, ...driverOptions } = options
   const { auth, database, urlParameters } = createDriverAuth({
     explicit: { host: host ?? hostname, port, user: user ?? username, database: named ?? db, ssl },
@@ -34,6 +39,8 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     // postgres.js reads explicit options before the URL, so they win.
     precedence: 'explicit',
     iam,
+    // A `sql` made per request from one options object shares their IAM set-up while they say the same.
+    rememberFor: options,
   })
   // postgres.js copies `ssl` into tls.connect at each handshake, so the first connect can fill it in.
   const tls = createSharedTls(auth)
