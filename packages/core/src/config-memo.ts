@@ -23,9 +23,9 @@ interface Remembered<T> {
 
 /**
  * What was made from `config` (and `extra`, such as a URL passed beside it) the last time, as long as the
- * config's fields, those of its `iam` block and the environment still say the same. Objects inside them (a CA
- * list, credentials) are compared by identity, as the TLS context and token caches already key them. A config
- * changed in between gets a new value.
+ * config's fields, those of its `iam` and `ssl` blocks and the environment still say the same. Objects deeper
+ * down (a CA list, credentials) are compared by identity, as the TLS context and token caches already key them.
+ * A config changed in between gets a new value.
  */
 export function createConfigMemo<T>(): ConfigMemo<T> {
   const remembered = new WeakMap<object, Remembered<T>>()
@@ -39,12 +39,18 @@ export function createConfigMemo<T>(): ConfigMemo<T> {
   }
 }
 
+// The blocks whose own fields are compared too: a rotated `iam.credentials` or `ssl.ca` is set on the block that
+// stays.
+const BLOCKS = ['iam', 'ssl'] as const
+
 function whatConfigSays(config: object, extra: unknown): unknown[] {
   const said: unknown[] = [extra]
   for (const [key, value] of Object.entries(config)) said.push(key, value)
-  const { iam } = config as { iam?: unknown }
-  if (typeof iam === 'object' && iam !== null) {
-    for (const [key, value] of Object.entries(iam)) said.push(key, value)
+  for (const name of BLOCKS) {
+    const block: unknown = (config as Record<string, unknown>)[name]
+    if (typeof block === 'object' && block !== null) {
+      for (const [key, value] of Object.entries(block)) said.push(name, key, value)
+    }
   }
   for (const name of ENVIRONMENT) said.push(process.env[name])
   return said

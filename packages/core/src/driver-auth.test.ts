@@ -118,6 +118,7 @@ describe('createDriverAuth for a config made into clients per request', () => {
     const changes: Array<[string, () => void]> = [
       ['a field', () => Object.assign(config, { user: 'other' })],
       ['an object in a field', () => Object.assign(config, { ssl: {} })],
+      ['the ssl block', () => Object.assign(config.ssl, { mode: 'verify-ca' })],
       ['the iam block', () => Object.assign(config.iam, { region: 'eu-west-2' })],
       ['PGDATABASE', () => vi.stubEnv('PGDATABASE', 'orders')],
       ['AWS_PROFILE', () => vi.stubEnv('AWS_PROFILE', 'prod')],
