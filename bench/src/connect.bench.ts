@@ -47,6 +47,9 @@ async function connectSql(sql: postgres.Sql): Promise<void> {
 // One IamAuth for every client it makes, where createClient() makes one per call: shows what a TLS context
 // shared across IamAuths would save createClient().
 const IamClient = createClientClass(iamOptions)
+// A client or `sql` made per connect from one options object, as an application keeps its config: both adapters
+// then reuse the IAM set-up they made for it (see the README), as `createClient(iamOptions)` does below.
+const sqlOptions = { ...iamOptions, max: 1 }
 const plainPool = new pg.Pool({ ...plainConfig, ssl: fastTls, max: 1 })
 const iamPool = createPool({ ...iamOptions, max: 1 })
 
@@ -59,7 +62,7 @@ const variants = {
   '@rds-iam/pg createPool': () => connectThroughPool(iamPool),
   'postgres(), prebuilt TLS context': () => connectSql(postgres({ ...plainConfig, ssl: fastTls, max: 1 })),
   'postgres(), CA list per connection': () => connectSql(postgres({ ...plainConfig, ssl: slowTls, max: 1 })),
-  '@rds-iam/postgres createSql': () => connectSql(createSql({ ...iamOptions, max: 1 })),
+  '@rds-iam/postgres createSql': () => connectSql(createSql(sqlOptions)),
 }
 type Variant = keyof typeof variants
 const entries = Object.entries(variants) as [Variant, () => Promise<void>][]
