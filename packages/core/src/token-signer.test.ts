@@ -85,6 +85,39 @@ describe('signToken against @aws-sdk/rds-signer', () => {
     }
   })
 
+  it('makes the same token for 300 random users, endpoints, ports and identities', async () => {
+    // Seeded, so a failure names a case that can be run again.
+    let seed = 20261207
+    const random = (below: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % below
+    }
+    const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('')
+    const alphabet = `${printable}éß€中😀`
+    const text = (chars: string, length: number): string =>
+      Array.from({ length }, () => [...chars][random([...chars].length)]).join('')
+    const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-'
+    const time = Date.UTC(2026, 6, 15, 3, 4, 5)
+    vi.useFakeTimers({ toFake: ['Date'], now: time })
+    for (let index = 0; index < 300; index++) {
+      const target = {
+        hostname: `${text(letters, 1 + random(20))}.cluster-${text(letters, 6)}.us-west-2.rds.amazonaws.com`,
+        port: 1 + random(65_535),
+        username: text(alphabet, 1 + random(40)),
+        region: ['us-east-1', 'eu-central-1', 'ap-northeast-3', 'us-gov-west-1'][random(4)]!,
+      }
+      const identity = {
+        accessKeyId: `ASIA${text('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`,
+        secretAccessKey: text(printable, 40),
+        ...(random(2) === 0 ? {} : { sessionToken: text(`${letters}+/=`, 1 + random(600)) }),
+      }
+      const expected = await new Signer({ ...target, credentials: identity }).getAuthToken()
+      expect(signToken({ ...target, identity, signedAt: time }, new Date(time)).token, `case ${index}`).toBe(
+        expected,
+      )
+    }
+  })
+
   it('signs at the system time by default, as the SDK does', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2026, 5, 1, 8, 30) })
     const target = cases[0]!
