@@ -228,6 +228,24 @@ describe('createCredentialSource with a provider', () => {
     const source = sourceWith(async () => ({}) as AwsCredentialIdentity)
     await expect(source.resolve()).rejects.toMatchObject({ code: 'credentials' })
   })
+
+  it('takes a null expiration as none', async () => {
+    const source = sourceWith(
+      async () => ({ ...FAKE_IDENTITY, expiration: null }) as unknown as AwsCredentialIdentity,
+    )
+    await expect(source.resolve()).resolves.toMatchObject({ accessKeyId: FAKE_IDENTITY.accessKeyId })
+  })
+
+  it('refuses an expiration that is not a time, naming AWS_CREDENTIAL_EXPIRATION', async () => {
+    for (const expiration of [new Date('tomorrow'), '2026-12-07T18:00:00Z']) {
+      const source = sourceWith(async () => ({ ...FAKE_IDENTITY, expiration }) as AwsCredentialIdentity)
+      await expect(source.resolve()).rejects.toMatchObject({
+        code: 'credentials',
+        message: expect.stringContaining('not a valid time'),
+        hint: expect.stringContaining('AWS_CREDENTIAL_EXPIRATION'),
+      })
+    }
+  })
 })
 
 describe('createCredentialSource with a static identity', () => {
@@ -284,6 +302,24 @@ describe('createCredentialSource with the default provider chain', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAENVIRONMENT')
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'env-secret')
     await expect(chain().resolve()).resolves.toMatchObject({ accessKeyId: 'AKIAENVIRONMENT' })
+  })
+
+  it('reads the session token and expiration of environment credentials, and says when the expiration is no time', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIAENVIRONMENT')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'env-secret')
+    vi.stubEnv('AWS_SESSION_TOKEN', 'env-session')
+    vi.stubEnv('AWS_CREDENTIAL_EXPIRATION', '2099-01-01T00:00:00Z')
+    await expect(chain().resolve()).resolves.toEqual({
+      accessKeyId: 'ASIAENVIRONMENT',
+      secretAccessKey: 'env-secret',
+      sessionToken: 'env-session',
+      expiration: new Date('2099-01-01T00:00:00Z'),
+    })
+    vi.stubEnv('AWS_CREDENTIAL_EXPIRATION', 'end of the year')
+    await expect(chain().resolve()).rejects.toMatchObject({
+      code: 'credentials',
+      hint: expect.stringContaining('AWS_CREDENTIAL_EXPIRATION'),
+    })
   })
 
   it('passes the profile to the chain', async () => {

@@ -117,6 +117,19 @@ function checkIdentity(identity: AwsCredentialIdentity | undefined): AwsCredenti
   if (typeof identity?.accessKeyId !== 'string' || typeof identity.secretAccessKey !== 'string') {
     throw new TypeError('The credential provider returned no accessKeyId and secretAccessKey.')
   }
+  // An unreadable AWS_CREDENTIAL_EXPIRATION becomes an Invalid Date, whose NaN would fail every later check
+  // with a message about something else.
+  const { expiration } = identity
+  const given = expiration !== undefined && expiration !== null
+  if (given && !(expiration instanceof Date && Number.isFinite(expiration.getTime()))) {
+    throw new RdsIamError(
+      'credentials',
+      'The AWS credentials carry an expiration that is not a valid time.',
+      {
+        hint: 'Set AWS_CREDENTIAL_EXPIRATION (or the `expiration` your credentials provider returns) to a time such as 2026-12-07T18:00:00Z, or leave it out for keys that do not expire.',
+      },
+    )
+  }
   return identity
 }
 
