@@ -28,7 +28,7 @@ const EMPTY_BODY_SHA256 = createHash('sha256').update('').digest('hex')
 
 /**
  * An RDS IAM token: the SigV4 presigned URL of `rds-db:connect` that `@aws-sdk/rds-signer` makes, byte for byte
- * (a test compares the two). Signed here rather than by that package because loading it costs a process 35-45 ms
+ * (a test compares the two). Signed here rather than by that package because loading it costs a process 35-50 ms
  * of CPU at its first connect, where signing is four HMACs; the SDK is still what finds the credentials.
  */
 export function signToken(request: SignRequest, now: Date = new Date()): SignedToken {
