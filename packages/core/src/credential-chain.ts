@@ -8,23 +8,11 @@ const sharedChains = new Map<string, Promise<AwsCredentialProvider>>()
  * The default chain for `profile`, one per profile and environment for the whole process. The SDK's chain keeps
  * the credentials it resolved until they near their expiration, so an application that makes an IamAuth per
  * request (a client per Lambda invocation or per HTTP request) asks the instance metadata service, SSO or a
- * credential_process once, not once per IamAuth.
+ * credential_process once, not once per IamAuth. Keys in the environment are read without the SDK.
  */
 export function sharedDefaultChain(profile: string | undefined): Promise<AwsCredentialProvider> {
-  // Keys in AWS_ variables are what the chain would answer with (it skips them when a profile is chosen), so they
-  // are read without loading the SDK, which costs a process 30-45 ms of CPU: Lambda passes credentials this way.
-  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION } =
-    process.env
-  if (chosenProfile(profile) === undefined && AWS_ACCESS_KEY_ID && AWS_SECRET_ACCESS_KEY) {
-    // As the SDK's `fromEnv` reads them; its chain then keeps them, as this does.
-    const identity: AwsCredentialIdentity = {
-      accessKeyId: AWS_ACCESS_KEY_ID,
-      secretAccessKey: AWS_SECRET_ACCESS_KEY,
-      ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}),
-      ...(AWS_CREDENTIAL_EXPIRATION ? { expiration: new Date(AWS_CREDENTIAL_EXPIRATION) } : {}),
-    }
-    return Promise.resolve(async () => identity)
-  }
+  const keys = keysInEnvironment(profile)
+  if (keys) return Promise.resolve(async () => keys)
   // The chain reads where credentials come from in AWS_ variables (profile, files, container, web identity, keys).
   // IamAuths that see the same values would build the same chain; a test or process that changes them gets its
   // own. Secrets (the secret key, a session token, a container's authorization token) stay out of the key.
@@ -40,6 +28,21 @@ export function sharedDefaultChain(profile: string | undefined): Promise<AwsCred
     sharedChains.set(key, chain)
   }
   return chain
+}
+
+// Keys in AWS_ variables are what the chain would answer with (it skips them when a profile is chosen), so they
+// are read without loading the SDK, which costs a process 30-45 ms of CPU: Lambda passes credentials this way. As
+// the SDK's `fromEnv` reads them; its chain then keeps them, as the caller does.
+function keysInEnvironment(profile: string | undefined): AwsCredentialIdentity | undefined {
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION } =
+    process.env
+  if (chosenProfile(profile) !== undefined || !AWS_ACCESS_KEY_ID || !AWS_SECRET_ACCESS_KEY) return undefined
+  return {
+    accessKeyId: AWS_ACCESS_KEY_ID,
+    secretAccessKey: AWS_SECRET_ACCESS_KEY,
+    ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}),
+    ...(AWS_CREDENTIAL_EXPIRATION ? { expiration: new Date(AWS_CREDENTIAL_EXPIRATION) } : {}),
+  }
 }
 
 /**
