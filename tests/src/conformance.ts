@@ -1,5 +1,5 @@
 import { type IamEvent, type IamLogger, RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
-import { type Emulator, startEmulator } from '@rds-iam/emulator'
+import { type Emulator, type PostgresServer, startEmulator, startPostgres } from '@rds-iam/emulator'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { ConformanceTarget, HeldConnection, TargetConfig, TargetPool } from './conformance-target'
 import { startImpostor } from './impostor'
@@ -11,22 +11,36 @@ interface EventLog {
   retries(): Extract<IamEvent, { type: 'auth-retry' }>[]
 }
 
+/** How the suite's emulator serves logins. */
+export interface ConformanceOptions {
+  /**
+   * Runs the emulator with `direct: true`, in front of a PostgreSQL of its own: PostgreSQL checks the tokens with
+   * the emulator over LDAP and answers a bad one with "LDAP authentication failed", which adapters must take as the
+   * PAM message. It cannot throttle, so the throttling behaviour is left to the relay's run.
+   */
+  direct?: boolean
+}
+
 /**
  * The behaviours every adapter must show, driven through the adapter's own pool against the emulator in front of
  * a real PostgreSQL: real TLS, real tokens, real driver.
  */
-export function describeConformance(target: ConformanceTarget): void {
-  describe(`${target.name} conformance`, () => {
+export function describeConformance(target: ConformanceTarget, options: ConformanceOptions = {}): void {
+  const { direct = false } = options
+  describe(`${target.name} conformance${direct ? ', direct emulator' : ''}`, () => {
     const watch = createSecretWatch()
     const denied = new Set<string>()
     const pools: TargetPool[] = []
     // Connections a test holds; released after it even when it fails, so ending its pools cannot hang.
     const held = new Set<HeldConnection>()
     let emulator: Emulator
+    let ownPostgres: PostgresServer | undefined
 
     beforeAll(async () => {
+      if (direct) ownPostgres = await startPostgres()
       emulator = await startEmulator({
-        upstream: inject('postgres'),
+        upstream: ownPostgres ?? inject('postgres'),
+        direct,
         policy: ({ user }) => !denied.has(user),
         onEvent: (event) => watch.recordValue(event),
       })
@@ -41,6 +55,7 @@ export function describeConformance(target: ConformanceTarget): void {
     })
     afterAll(async () => {
       await emulator?.close()
+      await ownPostgres?.stop()
     })
 
     const logger: IamLogger = {
@@ -306,25 +321,30 @@ export function describeConformance(target: ConformanceTarget): void {
       expect(events.retries()).toHaveLength(0)
     })
 
-    it('j. a throttled endpoint is retried with backoff until it lets the connections in', async () => {
-      const events = recordEvents()
-      const user = await iamUser('j')
-      const pool = open(configFor(user, events, { max: 8, iam: { retry: { maxThrottleMs: 20_000 } } }))
-      emulator.throttle(2)
-      const started = Date.now()
-      try {
-        const held = await Promise.all(Array.from({ length: 8 }, () => pool.hold()))
-        await Promise.all(held.map((connection) => connection.release()))
-      } finally {
-        emulator.throttle(null)
-      }
-      // The budget bounds when a connection may start another attempt, so the last one can begin just before it
-      // runs out: with random backoff, an unlucky connection now and then takes most of the 20 s.
-      expect(Date.now() - started).toBeLessThan(20_000 + 5_000)
-      const throttled = events.retries().filter((retry) => retry.kind === 'throttled')
-      expect(throttled.length).toBeGreaterThan(0)
-      expect(throttled.every((retry) => retry.delayMs >= 0)).toBe(true)
-    })
+    // Only the relay can throttle: a direct emulator's logins are PostgreSQL's own.
+    const itWithRelay = direct ? undefined : it
+    itWithRelay?.(
+      'j. a throttled endpoint is retried with backoff until it lets the connections in',
+      async () => {
+        const events = recordEvents()
+        const user = await iamUser('j')
+        const pool = open(configFor(user, events, { max: 8, iam: { retry: { maxThrottleMs: 20_000 } } }))
+        emulator.throttle(2)
+        const started = Date.now()
+        try {
+          const held = await Promise.all(Array.from({ length: 8 }, () => pool.hold()))
+          await Promise.all(held.map((connection) => connection.release()))
+        } finally {
+          emulator.throttle(null)
+        }
+        // The budget bounds when a connection may start another attempt, so the last one can begin just before it
+        // runs out: with random backoff, an unlucky connection now and then takes most of the 20 s.
+        expect(Date.now() - started).toBeLessThan(20_000 + 5_000)
+        const throttled = events.retries().filter((retry) => retry.kind === 'throttled')
+        expect(throttled.length).toBeGreaterThan(0)
+        expect(throttled.every((retry) => retry.delayMs >= 0)).toBe(true)
+      },
+    )
 
     it('k. PGHOST, PGPORT, PGUSER and PGDATABASE fill in what the config leaves out', async () => {
       const user = await iamUser('k')
@@ -368,15 +388,17 @@ export function describeConformance(target: ConformanceTarget): void {
       emulator.rejectNext(2)
       own.recordError(await failureOf(pool.query('select 1')))
       own.recordError(await failureOf(notIam.query('select 1')))
-      emulator.throttle(0)
-      try {
-        const throttled = open({
-          ...config(user),
-          iam: { ...config(user).iam, retry: { maxThrottleMs: 200 } },
-        })
-        own.recordError(await failureOf(throttled.query('select 1')))
-      } finally {
-        emulator.throttle(null)
+      if (!direct) {
+        emulator.throttle(0)
+        try {
+          const throttled = open({
+            ...config(user),
+            iam: { ...config(user).iam, retry: { maxThrottleMs: 200 } },
+          })
+          own.recordError(await failureOf(throttled.query('select 1')))
+        } finally {
+          emulator.throttle(null)
+        }
       }
       for (const driver of [pool, notIam]) own.recordValue(driver.driver)
       expect(own.size()).toBeGreaterThan(10)

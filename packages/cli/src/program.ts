@@ -120,17 +120,16 @@ Example:
   program
     .command('emulator')
     .description('run a local RDS IAM endpoint in front of a throwaway PostgreSQL (needs @rds-iam/emulator)')
-    .option(
-      '--port <port>',
-      'port on 127.0.0.1 (default: a free one)',
-      (value) => parsePortNumber(value, 0),
-      0,
-    )
+    .option('--port <port>', 'port on 127.0.0.1 (default: a free one)', (value) => parsePortNumber(value, 0))
     .option(
       '--endpoint <host>',
       'RDS host name to serve as (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)',
     )
     .option('--user <name>', 'IAM database user to create', 'app')
+    .option(
+      '--direct',
+      'let PostgreSQL check tokens itself with the emulator (over LDAP), with no relay in between, for load tests; a refused token reads "LDAP authentication failed", and the port is PostgreSQL\'s own',
+    )
     .addHelpText('after', example('rds-iam emulator --port 6543'))
     .action(async (flags: EmulatorFlags) => {
       setExitCode(await (await import('./commands/emulator')).runEmulator(flags))

@@ -15,6 +15,12 @@ const rows: [string, unknown, ErrorKind, boolean][] = [
     true,
   ],
   [
+    "the emulator's direct mode: LDAP failure (28000)",
+    driverError('28000', 'LDAP authentication failed for user "app"'),
+    'token-rejected',
+    true,
+  ],
+  [
     'RDS Proxy IAM failure (28P01)',
     driverError(
       '28P01',

@@ -50,7 +50,9 @@ const messageSays =
 
 // RDS answers every bad token (expired, wrong signature, user, region, host or policy) with this 28000. Only PAM
 // sign-in says it, so ORMs that quote it under their own code (Prisma's P1000, a wrapper with none) mean the same.
-const isPamAuthFailure = messageSays(/PAM authentication failed/i)
+// The emulator's direct mode has PostgreSQL check tokens over LDAP, whose failure says LDAP instead; RDS offers no
+// LDAP sign-in, so that wording means a rejected token too.
+const isTokenCheckFailure = messageSays(/(PAM|LDAP) authentication failed/i)
 
 // RDS Proxy reports a rejected token as 28P01 naming the IAM role, unlike a Postgres password failure.
 const isProxyTokenRejection: Predicate = (f) =>
@@ -142,7 +144,7 @@ export function missingCredentialsHint(c: ErrorContext): string {
 
 const RULES: readonly Rule[] = [
   {
-    matches: anyOf(isPamAuthFailure, isProxyTokenRejection),
+    matches: anyOf(isTokenCheckFailure, isProxyTokenRejection),
     kind: 'token-rejected',
     hint: tokenRejectedHint,
   },

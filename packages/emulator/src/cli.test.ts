@@ -50,37 +50,57 @@ describe('rds-iam-emulator', () => {
     })
   })
 
-  it('serves an IAM user that psql reaches with the printed settings, and cleans up on SIGTERM', async () => {
-    const endpoint = 'cli.cluster-abc123def456.eu-west-1.rds.amazonaws.com'
-    const child = spawn(process.execPath, [...nodeArgs, '--endpoint', endpoint, '--user', 'cli_user'])
-    children.push(child)
-    const output = await outputUntil(child, 'psql (with the environment above)')
-    const port = Number(field(output, /listening on 127\.0\.0\.1:(\d+)/))
-    const caFile = field(output, /CA certificate +(\S+)/)
-    expect(field(output, /region +(\S+)/)).toBe('eu-west-1')
-    const token = await new Signer({
-      hostname: endpoint,
-      port,
-      username: 'cli_user',
-      region: 'eu-west-1',
-      credentials: {
-        accessKeyId: field(output, /AWS_ACCESS_KEY_ID=(\S+)/),
-        secretAccessKey: field(output, /AWS_SECRET_ACCESS_KEY=(\S+)/),
-      },
-    }).getAuthToken()
-    const conninfo = field(output, /psql "([^"]+)"/)
-    const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', 'SELECT current_user', conninfo], {
-      env: { ...process.env, PGPASSWORD: token },
+  it("refuses --port with --direct, whose port is PostgreSQL's own", async () => {
+    await expect(run(process.execPath, [...nodeArgs, '--direct', '--port', '5433'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--port cannot be used with --direct'),
     })
-    expect(stdout.trim()).toBe('cli_user')
-
-    const exited = once(child, 'exit')
-    child.kill('SIGTERM')
-    expect(await exited).toEqual([0, null])
-    expect(existsSync(caFile)).toBe(false)
-    const refused = await new Promise((resolve) => {
-      dial(port, '127.0.0.1').once('error', (error: NodeJS.ErrnoException) => resolve(error.code))
-    })
-    expect(refused).toBe('ECONNREFUSED')
   })
+
+  it.each([
+    ['', []],
+    [' with --direct', ['--direct']],
+  ])(
+    'serves an IAM user that psql reaches with the printed settings%s, and cleans up on SIGTERM',
+    async (_, flags) => {
+      const endpoint = 'cli.cluster-abc123def456.eu-west-1.rds.amazonaws.com'
+      const child = spawn(process.execPath, [
+        ...nodeArgs,
+        ...flags,
+        '--endpoint',
+        endpoint,
+        '--user',
+        'cli_user',
+      ])
+      children.push(child)
+      const output = await outputUntil(child, 'psql (with the environment above)')
+      const port = Number(field(output, /listening on 127\.0\.0\.1:(\d+)/))
+      const caFile = field(output, /CA certificate +(\S+)/)
+      expect(field(output, /region +(\S+)/)).toBe('eu-west-1')
+      const token = await new Signer({
+        hostname: endpoint,
+        port,
+        username: 'cli_user',
+        region: 'eu-west-1',
+        credentials: {
+          accessKeyId: field(output, /AWS_ACCESS_KEY_ID=(\S+)/),
+          secretAccessKey: field(output, /AWS_SECRET_ACCESS_KEY=(\S+)/),
+        },
+      }).getAuthToken()
+      const conninfo = field(output, /psql "([^"]+)"/)
+      const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', 'SELECT current_user', conninfo], {
+        env: { ...process.env, PGPASSWORD: token },
+      })
+      expect(stdout.trim()).toBe('cli_user')
+
+      const exited = once(child, 'exit')
+      child.kill('SIGTERM')
+      expect(await exited).toEqual([0, null])
+      expect(existsSync(caFile)).toBe(false)
+      const refused = await new Promise((resolve) => {
+        dial(port, '127.0.0.1').once('error', (error: NodeJS.ErrnoException) => resolve(error.code))
+      })
+      expect(refused).toBe('ECONNREFUSED')
+    },
+  )
 })

@@ -15,6 +15,9 @@ Options:
   --endpoint <host>  RDS host name to serve as, in the certificate and the tokens
                      (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)
   --user <name>      IAM database user to create (default: app)
+  --direct           let PostgreSQL check the tokens itself, with the emulator over LDAP, so that sessions
+                     reach it with nothing in between (for load tests); a refused token then reads
+                     "LDAP authentication failed", and the port is PostgreSQL's own (no --port)
   -h, --help         show this help
 
 Exit codes: 0 stopped by a signal or --help, 1 could not start, 2 invalid arguments.
@@ -24,9 +27,10 @@ const EXIT_FAILED = 1
 const EXIT_USAGE = 2
 
 interface CliOptions {
-  port: number
+  port?: number
   endpoint?: string
   user: string
+  direct: boolean
 }
 
 function parseOptions(argv: string[]): CliOptions | 'help' {
@@ -36,14 +40,19 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
       port: { type: 'string' },
       endpoint: { type: 'string' },
       user: { type: 'string', default: 'app' },
+      direct: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) return 'help'
-  const port = Number(values.port ?? 0)
+  const { direct, user, endpoint } = values
+  if (values.port === undefined) return { user, direct, ...(endpoint === undefined ? {} : { endpoint }) }
+  if (direct)
+    throw new TypeError('--port cannot be used with --direct: PostgreSQL listens on a port of its own')
+  const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new TypeError(`invalid --port: ${values.port}`)
-  return { port, user: values.user, ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }) }
+  return { port, user, direct, ...(endpoint === undefined ? {} : { endpoint }) }
 }
 
 function describe(emulator: Emulator, user: string, caFile: string): string {
@@ -94,7 +103,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   try {
     emulator = await startEmulator({
       upstream: postgres,
-      port: options.port,
+      direct: options.direct,
+      ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       logger: {
         info: (line) => process.stderr.write(`${line}\n`),

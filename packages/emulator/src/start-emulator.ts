@@ -1,9 +1,11 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { createSecureContext } from 'node:tls'
-import { createAuthenticator, type EmulatorPolicy } from './authenticator.js'
-import { createServerCertificates } from './certificates.js'
-import { createControls, type EmulatorControls } from './controls.js'
+import { type Authenticator, createAuthenticator, type EmulatorPolicy } from './authenticator.js'
+import { createServerCertificates, type ServerCertificates } from './certificates.js'
+import { type ControlState, createControls, type EmulatorControls } from './controls.js'
+import { startDirectLogin } from './direct-login.js'
+import { isTakenOver } from './direct-takeover.js'
 import {
   createEventRecorder,
   type EmulatorEvent,
@@ -92,6 +94,20 @@ export interface EmulatorOptions {
    * @example { authenticationTimeoutMs: 5_000 }
    */
   authenticationTimeoutMs?: number
+  /**
+   * Has PostgreSQL itself ask IAM users for their token and check it with the emulator (over LDAP, on 127.0.0.1),
+   * instead of the emulator answering the login and then relaying the session. Clients then connect to the
+   * upstream's own port, and once in, their queries cost what they cost on any direct TLS connection: for
+   * benchmarks and load tests. What differs from the default, so from RDS:
+   * - a refused token reads `LDAP authentication failed for user "..."`, where RDS says `PAM authentication
+   *   failed` (rds-iam's adapters take either as a rejected token);
+   * - `refuseNew`, `throttle`, `dropConnections` and `restart` need the relay and throw; events name no database;
+   * - the upstream is taken over until `close()`: its pg_hba.conf sends IAM users to the emulator and it presents
+   *   the emulator's certificate (trust `emulator.ca`), so give each direct emulator a PostgreSQL of its own.
+   * @default false
+   * @example const emulator = await startEmulator({ upstream: await startPostgres(), direct: true })
+   */
+  direct?: boolean
   /**
    * Called with every event; rejections carry their reason, never the token.
    * @example { onEvent: (event) => events.push(event) }
@@ -182,6 +198,27 @@ async function listen(server: Server, port: number): Promise<number> {
   return address.port
 }
 
+// What each way of serving logins provides: where clients dial, and the controls that depend on the way.
+type Listener = Pick<
+  Emulator,
+  'host' | 'port' | 'refuseNew' | 'throttle' | 'dropConnections' | 'restart' | 'close'
+>
+
+// What both ways of serving logins share.
+interface ListenerContext {
+  options: EmulatorOptions
+  endpoint: string
+  region: string
+  credentials: readonly EmulatorCredentials[]
+  certificates: ServerCertificates
+  controls: ControlState
+  recorder: EventRecorder
+  upstream: Upstream
+  forceSsl: boolean
+  /** Checks tokens signed for `endpoint:port`. */
+  authenticatorFor(port: number): Authenticator
+}
+
 /**
  * Starts a local RDS IAM endpoint in front of `upstream`: real TLS with its own CA, real SigV4 token checks,
  * RDS's own error messages, then the upstream's real session.
@@ -205,35 +242,99 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const [signingCredentials] = credentials
   if (!signingCredentials)
     throw new Error('startEmulator needs at least one access key pair in `credentials`')
+  if (options.direct) checkDirectOptions(options)
 
   const recorder: EventRecorder = createEventRecorder(options)
   const controls = createControls(options)
   const certificates = await createServerCertificates({ hosts: [endpoint, 'localhost', LISTEN_HOST] })
-  const secureContext = createSecureContext({ key: certificates.key, cert: certificates.cert })
   const upstream: Upstream = createUpstream(options.upstream, options.upstreamTls ?? true)
+  const context: ListenerContext = {
+    options,
+    endpoint,
+    region,
+    credentials,
+    certificates,
+    controls,
+    recorder,
+    upstream,
+    forceSsl: options.forceSsl ?? true,
+    authenticatorFor: (port) =>
+      createAuthenticator({
+        host: `${endpoint}:${port}`,
+        region,
+        credentials,
+        clockSkewMs: options.clockSkewMs ?? 300_000,
+        controls,
+        policy: options.policy,
+      }),
+  }
+  const listener = await (options.direct ? startDirect(context) : startRelay(context)).catch(
+    async (error: unknown) => {
+      await upstream.close()
+      throw error
+    },
+  )
+  return {
+    ...listener,
+    endpoint,
+    region,
+    ca: certificates.ca,
+    credentials: signingCredentials,
+    events: recorder.events,
+    waitForEvent: recorder.waitForEvent,
+    stats: recorder.stats,
+    setTokenLifetime: controls.setTokenLifetime,
+    setClockOffset: controls.setClockOffset,
+    rejectNext: controls.rejectNext,
+    delayAuth: controls.delayAuth,
+    createIamUser: upstream.createIamUser,
+    createPasswordUser: upstream.createPasswordUser,
+    adapterOptions: (user, database = 'postgres') => ({
+      host: listener.host,
+      port: listener.port,
+      user,
+      database,
+      ssl: { ca: certificates.ca },
+      iam: { tokenHost: endpoint, tokenPort: listener.port, region, credentials: signingCredentials },
+    }),
+    query: upstream.query,
+  }
+}
+
+// Options that only the relay reads would be silently ignored with `direct`: a clear error is better.
+function checkDirectOptions(options: EmulatorOptions): void {
+  const relayOnly = [
+    options.port !== undefined && options.port !== options.upstream.port && 'port',
+    options.upstreamTls !== undefined && 'upstreamTls',
+    options.authenticationTimeoutMs !== undefined && 'authenticationTimeoutMs',
+  ].filter((name) => typeof name === 'string')
+  if (relayOnly.length > 0) {
+    throw new Error(
+      `\`${relayOnly.join('`, `')}\` cannot be used with \`direct: true\`: a direct emulator's clients connect to the upstream PostgreSQL's own port, and PostgreSQL opens their sessions. Leave it out, or drop \`direct\`.`,
+    )
+  }
+}
+
+async function startRelay(context: ListenerContext): Promise<Listener> {
+  const { controls, recorder, upstream } = context
+  await refuseDirectUpstream(upstream)
+  const secureContext = createSecureContext({
+    key: context.certificates.key,
+    cert: context.certificates.cert,
+  })
   const sessions = new Set<Session>()
 
   // Half-open connections stay open so that a client that half-closes still receives what it asked for.
   const server = createServer({ allowHalfOpen: true })
-  const port = await listen(server, options.port ?? 0).catch(async (error: unknown) => {
-    await upstream.close()
-    throw error
-  })
-  const context = {
+  const port = await listen(server, context.options.port ?? 0)
+  const sessionContext = {
     secureContext,
     upstream,
     controls,
-    forceSsl: options.forceSsl ?? true,
-    authenticationTimeoutMs: options.authenticationTimeoutMs ?? 60_000,
+    forceSsl: context.forceSsl,
+    authenticationTimeoutMs: context.options.authenticationTimeoutMs ?? 60_000,
     emit: recorder.emit,
-    authenticate: createAuthenticator({
-      host: `${endpoint}:${port}`,
-      region,
-      credentials,
-      clockSkewMs: options.clockSkewMs ?? 300_000,
-      controls,
-      policy: options.policy,
-    }),
+    authenticate: context.authenticatorFor(port),
   }
   // A failed accept (out of file descriptors, say) is reported, not thrown at the process.
   server.on('error', (error) =>
@@ -245,7 +346,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       socket.destroy()
       return
     }
-    const session = startSession(socket, context)
+    const session = startSession(socket, sessionContext)
     sessions.add(session)
     socket.once('close', () => sessions.delete(session))
   })
@@ -264,18 +365,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   return {
     host: LISTEN_HOST,
     port,
-    endpoint,
-    region,
-    ca: certificates.ca,
-    credentials: signingCredentials,
-    events: recorder.events,
-    waitForEvent: recorder.waitForEvent,
-    stats: recorder.stats,
-    setTokenLifetime: controls.setTokenLifetime,
-    setClockOffset: controls.setClockOffset,
-    rejectNext: controls.rejectNext,
     refuseNew: controls.refuseNew,
-    delayAuth: controls.delayAuth,
     throttle: controls.throttle,
     dropConnections,
     async restart() {
@@ -288,16 +378,44 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       closing ??= stopListening().then(() => upstream.close())
       return closing
     },
-    createIamUser: upstream.createIamUser,
-    createPasswordUser: upstream.createPasswordUser,
-    adapterOptions: (user, database = 'postgres') => ({
-      host: LISTEN_HOST,
-      port,
-      user,
-      database,
-      ssl: { ca: certificates.ca },
-      iam: { tokenHost: endpoint, tokenPort: port, region, credentials: signingCredentials },
-    }),
-    query: upstream.query,
+  }
+}
+
+// An upstream whose pg_hba.conf sends IAM users to a direct emulator's LDAP server would ask the relay's sessions
+// for a password again.
+async function refuseDirectUpstream(upstream: Upstream): Promise<void> {
+  if (await isTakenOver(upstream.query)) {
+    throw new Error(
+      'This PostgreSQL is taken over by an emulator with `direct: true` (or one that exited without close()): give the relay a PostgreSQL of its own, or close the direct emulator first.',
+    )
+  }
+}
+
+async function startDirect(context: ListenerContext): Promise<Listener> {
+  const { upstream: info } = context.options
+  const login = await startDirectLogin({
+    upstream: info,
+    certificates: context.certificates,
+    forceSsl: context.forceSsl,
+    authenticate: context.authenticatorFor(info.port),
+    emit: context.recorder.emit,
+  })
+  const needsRelay = (name: string) => (): never => {
+    throw new Error(
+      `\`${name}\` needs the emulator's relay, which a direct emulator does not have: start this emulator without \`direct: true\`.`,
+    )
+  }
+  let closing: Promise<void> | undefined
+  return {
+    host: info.host,
+    port: info.port,
+    refuseNew: needsRelay('refuseNew'),
+    throttle: needsRelay('throttle'),
+    dropConnections: needsRelay('dropConnections'),
+    restart: async () => needsRelay('restart')(),
+    close() {
+      closing ??= login.close().finally(() => context.upstream.close())
+      return closing
+    },
   }
 }

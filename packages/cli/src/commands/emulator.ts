@@ -1,12 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { EXIT_OK } from '../exit-codes'
+import { EXIT_OK, UsageError } from '../exit-codes'
 
 export interface EmulatorFlags {
-  port: number
+  port?: number
   endpoint?: string
   user: string
+  direct?: boolean
 }
 
 type EmulatorPackage = typeof import('@rds-iam/emulator')
@@ -17,6 +18,9 @@ type Emulator = Awaited<ReturnType<EmulatorPackage['startEmulator']>>
  * up on Ctrl-C or SIGTERM.
  */
 export async function runEmulator(flags: EmulatorFlags): Promise<number> {
+  if (flags.direct && flags.port !== undefined) {
+    throw new UsageError('--port cannot be used with --direct: PostgreSQL listens on a port of its own')
+  }
   const { startEmulator, startPostgres } = await loadEmulatorPackage()
   const postgres = await startPostgres()
   const caDir = await mkdtemp(join(tmpdir(), 'rds-iam-emulator-'))
@@ -29,7 +33,8 @@ export async function runEmulator(flags: EmulatorFlags): Promise<number> {
   try {
     emulator = await startEmulator({
       upstream: postgres,
-      port: flags.port,
+      direct: flags.direct === true,
+      ...(flags.port === undefined ? {} : { port: flags.port }),
       ...(flags.endpoint === undefined ? {} : { endpoint: flags.endpoint }),
       logger: { warn: (line) => process.stderr.write(`${line}\n`) },
     })
