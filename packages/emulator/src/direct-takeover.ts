@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs'
 import { chmod, chown, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSecureContext } from 'node:tls'
 import pg from 'pg'
@@ -73,6 +74,7 @@ export async function takeOverUpstream(
   const admin = new pg.Client({ host: socketDir, port, user, password, database })
   await admin.connect()
   admin.on('error', () => undefined)
+  let restore: (() => Promise<void>) | undefined
   try {
     const { rows } = await admin.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
       DIRECT_LOCK,
@@ -85,20 +87,12 @@ export async function takeOverUpstream(
     const files = await readFiles(admin)
     const owner = await stat(files.dataDirectory)
     const original = withoutOurBlock(files.hba)
-    const certFile = `${files.dataDirectory}/rds-iam-emulator.crt`
-    const keyFile = `${files.dataDirectory}/rds-iam-emulator.key`
-    await writeServerFile(owner, certFile, options.certificates.cert)
-    await writeServerFile(owner, keyFile, options.certificates.key)
-    await admin.query(`ALTER SYSTEM SET ssl_cert_file = ${admin.escapeLiteral(certFile)}`)
-    await admin.query(`ALTER SYSTEM SET ssl_key_file = ${admin.escapeLiteral(keyFile)}`)
-    await writeServerFile(owner, files.hbaFile, hbaLines(options) + original)
-    await checkHba(admin)
-    await reloadUntilPresented(admin, info, options.certificates.ca)
-    return async () => {
+    restore = async () => {
       try {
         await writeServerFile(owner, files.hbaFile, original)
-        await admin.query('ALTER SYSTEM RESET ssl_cert_file')
-        await admin.query('ALTER SYSTEM RESET ssl_key_file')
+        for (const setting of ['ssl', 'ssl_cert_file', 'ssl_key_file']) {
+          await admin.query(`ALTER SYSTEM RESET ${setting}`)
+        }
         if (info.ca) await reloadUntilPresented(admin, info, info.ca)
         else await admin.query('SELECT pg_reload_conf()')
       } catch (error) {
@@ -108,8 +102,21 @@ export async function takeOverUpstream(
         await admin.end().catch(() => undefined)
       }
     }
+    const certFile = join(files.dataDirectory, 'rds-iam-emulator.crt')
+    const keyFile = join(files.dataDirectory, 'rds-iam-emulator.key')
+    await writeServerFile(owner, certFile, options.certificates.cert)
+    await writeServerFile(owner, keyFile, options.certificates.key)
+    await admin.query('ALTER SYSTEM SET ssl = on')
+    await admin.query(`ALTER SYSTEM SET ssl_cert_file = ${admin.escapeLiteral(certFile)}`)
+    await admin.query(`ALTER SYSTEM SET ssl_key_file = ${admin.escapeLiteral(keyFile)}`)
+    await writeServerFile(owner, files.hbaFile, hbaLines(options) + original)
+    await checkHba(admin)
+    await reloadUntilPresented(admin, info, options.certificates.ca)
+    return restore
   } catch (error) {
-    await admin.end()
+    // Whatever was changed before the failure is put back.
+    if (restore) await restore().catch(() => undefined)
+    else await admin.end()
     throw error
   }
 }
@@ -150,9 +157,16 @@ async function readFiles(admin: pg.Client): Promise<ServerFiles> {
 // Written as the server's own user, 0600: PostgreSQL refuses a key file it does not own or that others can read.
 // Running as root (as the throwaway PostgreSQL's owner would not), the emulator hands the file to that user.
 async function writeServerFile(owner: FileOwner, path: string, contents: string): Promise<void> {
-  await writeFile(path, contents, { mode: 0o600 })
-  await chmod(path, 0o600)
-  if (process.getuid?.() === 0) await chown(path, owner.uid, owner.gid)
+  try {
+    await writeFile(path, contents, { mode: 0o600 })
+    await chmod(path, 0o600)
+    if (process.getuid?.() === 0) await chown(path, owner.uid, owner.gid)
+  } catch (error) {
+    throw new Error(
+      `A direct emulator could not write ${path} (${(error as Error).message}): it rewrites its PostgreSQL's pg_hba.conf and puts its certificate in the data directory, so run it as the user who owns that PostgreSQL, or as root.`,
+      { cause: error },
+    )
+  }
 }
 
 async function checkHba(admin: pg.Client): Promise<void> {

@@ -207,9 +207,6 @@ type Listener = Pick<
 // What both ways of serving logins share.
 interface ListenerContext {
   options: EmulatorOptions
-  endpoint: string
-  region: string
-  credentials: readonly EmulatorCredentials[]
   certificates: ServerCertificates
   controls: ControlState
   recorder: EventRecorder
@@ -250,9 +247,6 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const upstream: Upstream = createUpstream(options.upstream, options.upstreamTls ?? true)
   const context: ListenerContext = {
     options,
-    endpoint,
-    region,
-    credentials,
     certificates,
     controls,
     recorder,
