@@ -2,11 +2,18 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connect as connectTcp } from 'node:net'
 import { createInterface } from 'node:readline'
+import { Signer } from '@aws-sdk/rds-signer'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type PostgresServer, startPostgres } from './postgres-server.js'
 import { type Emulator, type EmulatorOptions, startEmulator } from './start-emulator.js'
 import { clientConfig, connect, connectError, signToken, uniqueName } from './testing/emulator-fixtures.js'
+import {
+  signGoStyle,
+  signWithAwsCli,
+  signWithBotocore,
+  type TokenRequest,
+} from './testing/official-signers.js'
 
 const user = uniqueName('direct_iam')
 const passwordUser = uniqueName('direct_pw')
@@ -68,6 +75,34 @@ describe('direct: true', () => {
     expect(emulator.events).toContainEqual(
       expect.objectContaining({ type: 'auth-accepted', user, accessKeyId: emulator.credentials.accessKeyId }),
     )
+  })
+
+  // Temporary credentials make the longest tokens: PostgreSQL hands the whole of one over LDAP.
+  it.each([
+    [
+      '@aws-sdk/rds-signer',
+      ({ user: username, ...request }: TokenRequest) => new Signer({ ...request, username }).getAuthToken(),
+    ],
+    ['botocore', signWithBotocore],
+    ['aws rds generate-db-auth-token', signWithAwsCli],
+    ['the Go SDK v2 shape', async (request: TokenRequest) => signGoStyle(request)],
+  ])('accepts a token of temporary credentials from %s', async (_, sign) => {
+    const credentials = {
+      accessKeyId: 'ASIAEMULATORDIRECT01',
+      secretAccessKey: 'a-secret-key-of-temporary-credentials-0000',
+      sessionToken: `IQoJb3JpZ2luX2VjE${'Ab0/+'.repeat(180)}=`,
+    }
+    const emulator = await start({ credentials: [credentials] })
+    const endpoint = emulator.endpoint.toUpperCase()
+    const token = await sign({
+      hostname: endpoint,
+      port: emulator.port,
+      region: emulator.region,
+      user,
+      credentials,
+    })
+    expect(token.length).toBeGreaterThan(1000)
+    await (await connect(emulator, user, token)).end()
   })
 
   it("refuses an expired token with PostgreSQL's own LDAP failure and says why in its events", async () => {
