@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { randomBytes, randomInt } from 'node:crypto'
 import { once } from 'node:events'
 import { connect as connectTcp } from 'node:net'
 import { createInterface } from 'node:readline'
@@ -167,7 +168,7 @@ describe('direct: true', () => {
     })
   })
 
-  it('keeps answering logins after garbage and oversized messages on its LDAP port', async () => {
+  it('keeps answering logins after garbage, random and oversized messages on its LDAP port', async () => {
     const emulator = await start()
     const ldapPort = Number(
       (await ldapRules())[0]?.find((option) => option.startsWith('ldapport='))?.split('=')[1],
@@ -178,6 +179,15 @@ describe('direct: true', () => {
       Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
       Buffer.from([0x30, 0x83, 0x10, 0x00, 0x00, ...Buffer.alloc(80_000)]),
       Buffer.from([0x30, 0x05, 0x02, 0x01, 0x01, 0x60, 0x00]),
+      // Random bytes, and random contents in a well-framed LDAPMessage, which the parser reads field by field.
+      ...Array.from({ length: 100 }, () => randomBytes(randomInt(1, 400))),
+      ...Array.from({ length: 100 }, () => {
+        const contents = randomBytes(randomInt(0, 400))
+        const { length } = contents
+        const header =
+          length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : [0x82, length >> 8, length & 0xff]
+        return Buffer.concat([Buffer.from([0x30, ...header]), contents])
+      }),
     ]
     for (const payload of payloads) {
       const socket = connectTcp(ldapPort, '127.0.0.1')
