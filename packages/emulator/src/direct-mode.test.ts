@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
 import { once } from 'node:events'
+import { appendFile } from 'node:fs/promises'
 import { connect as connectTcp } from 'node:net'
 import { createInterface } from 'node:readline'
 import { Signer } from '@aws-sdk/rds-signer'
@@ -44,6 +45,11 @@ async function ldapRules(): Promise<string[][]> {
   } finally {
     await client.end()
   }
+}
+
+// node-postgres settings that reach the emulator's PostgreSQL without TLS.
+function plain(emulator: Emulator, who: string, secret: string): pg.ClientConfig {
+  return { ...clientConfig(emulator, who, secret), ssl: false }
 }
 
 beforeAll(async () => {
@@ -140,32 +146,58 @@ describe('direct: true', () => {
 
   it("answers users without TLS with PostgreSQL's pg_hba refusal, as RDS does", async () => {
     const emulator = await start()
-    const plain = (who: string, secret: string): pg.ClientConfig => ({
-      ...clientConfig(emulator, who, secret),
-      ssl: false,
-    })
     const token = await signToken(emulator, user)
-    expect(await connectError(plain(user, token))).toMatchObject({
+    expect(await connectError(plain(emulator, user, token))).toMatchObject({
       code: '28000',
       message: `no pg_hba.conf entry for host "127.0.0.1", user "${user}", database "postgres", no encryption`,
     })
-    expect(await connectError(plain(passwordUser, password))).toMatchObject({ code: '28000' })
+    expect(await connectError(plain(emulator, passwordUser, password))).toMatchObject({ code: '28000' })
     // Over TLS, a password user is PostgreSQL's as before, behind the emulator's certificate.
     await (await connect(emulator, passwordUser, password)).end()
   })
 
   it('lets password users in without TLS when forceSsl is off, and never IAM users', async () => {
     const emulator = await start({ forceSsl: false })
-    const plain = (who: string, secret: string): pg.ClientConfig => ({
-      ...clientConfig(emulator, who, secret),
-      ssl: false,
-    })
-    await new pg.Client(plain(passwordUser, password)).connect().then((client) => client.end())
-    const error = await connectError(plain(user, await signToken(emulator, user)))
+    await new pg.Client(plain(emulator, passwordUser, password)).connect().then((client) => client.end())
+    const error = await connectError(plain(emulator, user, await signToken(emulator, user)))
     expect(error).toMatchObject({
       code: '28000',
       message: expect.stringMatching(/pg_hba\.conf.*no encryption/),
     })
+  })
+
+  it("refuses users without TLS when the upstream's own pg_hba.conf would take them", async () => {
+    const permissive = await startPostgres()
+    try {
+      // As a PostgreSQL set up by hand often is: passwords with or without TLS.
+      const admin = new pg.Client({ ...permissive, host: permissive.socketDir })
+      await admin.connect()
+      const { rows } = await admin.query<{ hba_file: string }>('SHOW hba_file')
+      await admin.end()
+      await appendFile(rows[0]!.hba_file, 'host all all 127.0.0.1/32 scram-sha-256\n')
+      const emulator = await startEmulator({ upstream: permissive, direct: true })
+      try {
+        await emulator.createIamUser(user)
+        await emulator.createPasswordUser(passwordUser, password)
+        const token = await signToken(emulator, user)
+        expect(await connectError(plain(emulator, user, token))).toMatchObject({
+          code: '28000',
+          message: `pg_hba.conf rejects connection for host "127.0.0.1", user "${user}", database "postgres", no encryption`,
+        })
+        expect(await connectError(plain(emulator, passwordUser, password))).toMatchObject({
+          code: '28000',
+          message: expect.stringMatching(/^pg_hba\.conf rejects connection .* no encryption$/),
+        })
+      } finally {
+        await emulator.close()
+      }
+      // Its own line is back in force.
+      const client = new pg.Client(plain(emulator, passwordUser, password))
+      await client.connect()
+      await client.end()
+    } finally {
+      await permissive.stop()
+    }
   })
 
   it('keeps answering logins after garbage, random and oversized messages on its LDAP port', async () => {

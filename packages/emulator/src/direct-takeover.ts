@@ -44,12 +44,15 @@ export function userOfBindName(name: string): string | undefined {
 }
 
 // First match wins in pg_hba.conf, so these lines go before the upstream's own. IAM users over TLS are checked by
-// the emulator's LDAP server; without TLS they match nothing and get PostgreSQL's "no pg_hba.conf entry ... no
-// encryption", RDS's own answer. With forceSsl off, password users may also come without TLS.
-function hbaLines({ ldapPort, forceSsl }: TakeoverOptions): string {
+// the emulator's LDAP server. Without TLS, nothing matches in the pg_hba.conf of startPostgres(), so PostgreSQL
+// answers "no pg_hba.conf entry ... no encryption", RDS's own words; an upstream whose own lines take connections
+// without TLS gets explicit refusals instead ("pg_hba.conf rejects connection ... no encryption").
+function hbaLines({ ldapPort, forceSsl }: TakeoverOptions, upstreamTakesPlaintext: boolean): string {
   const ldap = `ldapserver=127.0.0.1 ldapport=${ldapPort} ldapprefix="${LDAP_PREFIX}" ldapsuffix="${LDAP_SUFFIX}"`
   const lines = [BEGIN, `hostssl all +rds_iam all ldap ${ldap}`]
-  if (!forceSsl) lines.push('hostnossl all +rds_iam all reject', 'hostnossl all all all scram-sha-256')
+  if (!forceSsl || upstreamTakesPlaintext) lines.push('hostnossl all +rds_iam all reject')
+  if (!forceSsl) lines.push('hostnossl all all all scram-sha-256')
+  else if (upstreamTakesPlaintext) lines.push('hostnossl all all all reject')
   return `${[...lines, END].join('\n')}\n`
 }
 
@@ -58,6 +61,12 @@ function withoutOurBlock(hba: string): string {
   const begin = hba.indexOf(BEGIN)
   const end = hba.indexOf(END)
   return begin === -1 || end === -1 ? hba : hba.slice(0, begin) + hba.slice(end + END.length + 1)
+}
+
+// The line numbers of such a block, [0, 0] when there is none (pg_hba.conf's lines are numbered from 1).
+function linesOfOurBlock(hba: string): [number, number] {
+  const lineAt = (index: number): number => (index === -1 ? 0 : hba.slice(0, index).split('\n').length)
+  return [lineAt(hba.indexOf(BEGIN)), lineAt(hba.indexOf(END))]
 }
 
 /**
@@ -109,7 +118,8 @@ export async function takeOverUpstream(
     await admin.query('ALTER SYSTEM SET ssl = on')
     await admin.query(`ALTER SYSTEM SET ssl_cert_file = ${admin.escapeLiteral(certFile)}`)
     await admin.query(`ALTER SYSTEM SET ssl_key_file = ${admin.escapeLiteral(keyFile)}`)
-    await writeServerFile(owner, files.hbaFile, hbaLines(options) + original)
+    const lines = hbaLines(options, await takesPlaintext(admin, linesOfOurBlock(files.hba)))
+    await writeServerFile(owner, files.hbaFile, lines + original)
     await checkHba(admin)
     await reloadUntilPresented(admin, info, options.certificates.ca)
     return restore
@@ -167,6 +177,18 @@ async function writeServerFile(owner: FileOwner, path: string, contents: string)
       { cause: error },
     )
   }
+}
+
+// Whether the upstream's own lines (not those of a block a dead emulator left) let anyone in without TLS.
+async function takesPlaintext(admin: pg.Client, [first, last]: [number, number]): Promise<boolean> {
+  const { rows } = await admin.query<{ plaintext: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_hba_file_rules
+       WHERE type IN ('host', 'hostnossl') AND auth_method <> 'reject' AND line_number NOT BETWEEN $1 AND $2
+     ) AS plaintext`,
+    [first, last],
+  )
+  return rows[0]?.plaintext === true
 }
 
 async function checkHba(admin: pg.Client): Promise<void> {
