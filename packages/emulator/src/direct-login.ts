@@ -1,4 +1,4 @@
-import type { Authenticator } from './authenticator.js'
+import type { Authenticator, LoginVerdict } from './authenticator.js'
 import type { ServerCertificates } from './certificates.js'
 import { takeOverUpstream, userOfBindName } from './direct-takeover.js'
 import type { EventRecorder } from './events.js'
@@ -29,7 +29,14 @@ export async function startDirectLogin(options: DirectLoginOptions): Promise<Dir
   const ldap = await startLdapBindServer(async (name, token) => {
     const user = userOfBindName(name)
     if (user === undefined) return false
-    const verdict = await options.authenticate(token, user)
+    let verdict: LoginVerdict
+    try {
+      verdict = await options.authenticate(token, user)
+    } catch (error) {
+      // A policy that throws fails the login, as the relay fails it, and the event says why.
+      options.emit({ type: 'connection-error', message: `checking a token: ${(error as Error).message}` })
+      return false
+    }
     if (verdict.ok) {
       options.emit({ type: 'auth-accepted', user, database: '', accessKeyId: verdict.accessKeyId })
     } else {

@@ -144,6 +144,20 @@ describe('direct: true', () => {
     expect(emulator.stats()).toMatchObject({ accepted: 1, rejected: { forced: 1, host: 1, policy: 1 } })
   })
 
+  it('refuses the login when the policy throws, and says so in an event', async () => {
+    const emulator = await start({
+      policy: () => {
+        throw new Error('the policy store is down')
+      },
+    })
+    const error = await connectError(clientConfig(emulator, user, await signToken(emulator, user)))
+    expect(error).toMatchObject({ code: '28000', message: `LDAP authentication failed for user "${user}"` })
+    expect(emulator.events).toContainEqual({
+      type: 'connection-error',
+      message: 'checking a token: the policy store is down',
+    })
+  })
+
   it("answers users without TLS with PostgreSQL's pg_hba refusal, as RDS does", async () => {
     const emulator = await start()
     const token = await signToken(emulator, user)
