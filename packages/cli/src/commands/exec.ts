@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { constants } from 'node:os'
 import type { ConnectionFlags } from '../connection-flags'
 import { prepareLibpqSignIn } from '../libpq-sign-in'
@@ -27,17 +27,22 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
     minRemainingMs: MIN_TOKEN_LIFE_MS,
   })
   const [file, ...args] = command as [string, ...string[]]
-  // An undefined variable is left out of the child's environment: stale ones from the shell are unset.
-  const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...variables } })
+  // Listening before the command starts. Without a listener a signal ends rds-iam at once, so one that came
+  // between the start and the listeners (a busy machine can stall rds-iam there while the command runs) would
+  // leave the command running on its own. A caught signal is handled after this synchronous start.
+  let child: ChildProcess | undefined
   const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal)
+    child?.kill(signal)
   }
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward)
+  // An undefined variable is left out of the child's environment: stale ones from the shell are unset.
+  const started = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...variables } })
+  child = started
   try {
     const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
       (resolve, reject) => {
-        child.once('error', reject)
-        child.once('exit', (code, signal) => resolve({ code, signal }))
+        started.once('error', reject)
+        started.once('exit', (code, signal) => resolve({ code, signal }))
       },
     )
     if (ended.signal === null) return ended.code ?? 0
