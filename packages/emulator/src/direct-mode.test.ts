@@ -144,6 +144,15 @@ describe('direct: true', () => {
     expect(emulator.stats()).toMatchObject({ accepted: 1, rejected: { forced: 1, host: 1, policy: 1 } })
   })
 
+  it('holds a login for delayAuth before PostgreSQL lets it in', async () => {
+    const emulator = await start()
+    const token = await signToken(emulator, user)
+    emulator.delayAuth(400)
+    const before = Date.now()
+    await (await connect(emulator, user, token)).end()
+    expect(Date.now() - before).toBeGreaterThanOrEqual(400)
+  })
+
   it('refuses the login when the policy throws, and says so in an event', async () => {
     const emulator = await start({
       policy: () => {
