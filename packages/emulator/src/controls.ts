@@ -4,15 +4,18 @@ export interface EmulatorControls {
   setTokenLifetime(seconds: number): void
   /** Moves the emulator's clock by `ms` (negative: back) from the machine's. */
   setClockOffset(ms: number): void
-  /** The next `count` IAM logins fail with the PAM message whatever their token (reason `forced`). */
+  /**
+   * The next `count` IAM logins fail with the PAM message (with `direct`, PostgreSQL's LDAP one) whatever their
+   * token (reason `forced`).
+   */
   rejectNext(count?: number): void
-  /** While on, every new connection is closed as soon as it is accepted. */
+  /** While on, every new connection is closed as soon as it is accepted. Throws with `direct`. */
   refuseNew(on?: boolean): void
   /** Waits `ms` before answering each token, like a slow or busy instance. */
   delayAuth(ms: number): void
   /**
    * Beyond `perSecond` IAM logins in any second, answers FATAL 57014 `canceling authentication due to timeout`
-   * as an overloaded RDS instance does; `null` lifts the limit.
+   * as an overloaded RDS instance does; `null` lifts the limit. Throws with `direct`.
    */
   throttle(perSecond: number | null): void
 }

@@ -132,7 +132,7 @@ export interface AdapterOptions {
 
 /** A running emulator. Sign tokens for `endpoint:port` in `region`, dial `host:port`, trust `ca`. */
 export interface Emulator extends EmulatorControls {
-  /** Where it listens: 127.0.0.1. */
+  /** Where clients dial: 127.0.0.1, on the emulator's port, or with `direct` on the upstream PostgreSQL's own. */
   readonly host: string
   readonly port: number
   /** The RDS host name it serves as; use it as the TLS server name and the token host. */
@@ -147,9 +147,9 @@ export interface Emulator extends EmulatorControls {
   /** Resolves with the first event, already seen or still to come, that matches. */
   waitForEvent(predicate: (event: EmulatorEvent) => boolean, timeoutMs?: number): Promise<EmulatorEvent>
   stats(): EmulatorStats
-  /** Closes every client connection at once, authenticated or not, like a failover. */
+  /** Closes every client connection at once, authenticated or not, like a failover. Throws with `direct`. */
   dropConnections(): void
-  /** Drops every connection, stops listening and listens again on the same port, like a reboot. */
+  /** Drops every connection, stops listening and listens again on the same port, like a reboot. Throws with `direct`. */
   restart(): Promise<void>
   /** Stops for good. The upstream PostgreSQL is left running. */
   close(): Promise<void>
