@@ -46,13 +46,14 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
   })
   if (values.help) return 'help'
   const { direct, user, endpoint } = values
-  if (values.port === undefined) return { user, direct, ...(endpoint === undefined ? {} : { endpoint }) }
+  const options = { user, direct, ...(endpoint === undefined ? {} : { endpoint }) }
+  if (values.port === undefined) return options
   if (direct)
     throw new TypeError('--port cannot be used with --direct: PostgreSQL listens on a port of its own')
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new TypeError(`invalid --port: ${values.port}`)
-  return { port, user, direct, ...(endpoint === undefined ? {} : { endpoint }) }
+  return { ...options, port }
 }
 
 function describe(emulator: Emulator, user: string, caFile: string): string {

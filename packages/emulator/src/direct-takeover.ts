@@ -3,9 +3,9 @@ import { chmod, chown, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSecureContext } from 'node:tls'
-import pg from 'pg'
+import type pg from 'pg'
 import type { ServerCertificates } from './certificates.js'
-import type { PostgresConnectionInfo } from './postgres-server.js'
+import { type PostgresConnectionInfo, superuserClient } from './postgres-server.js'
 import { connectPostgresTls } from './postgres-tls.js'
 
 /** What a direct emulator sets up on its upstream PostgreSQL. */
@@ -78,9 +78,8 @@ export async function takeOverUpstream(
   info: PostgresConnectionInfo,
   options: TakeoverOptions,
 ): Promise<() => Promise<void>> {
-  const { socketDir, port, user, password, database } = info
   // A connection of its own, kept open: it holds the lock, and it must not wait for the emulator's pool.
-  const admin = new pg.Client({ host: socketDir, port, user, password, database })
+  const admin = superuserClient(info)
   await admin.connect()
   admin.on('error', () => undefined)
   let restore: (() => Promise<void>) | undefined
@@ -133,14 +132,8 @@ export async function takeOverUpstream(
 
 type FileOwner = Pick<Stats, 'uid' | 'gid'>
 
-async function isRunning({
-  socketDir,
-  port,
-  user,
-  password,
-  database,
-}: PostgresConnectionInfo): Promise<boolean> {
-  const client = new pg.Client({ host: socketDir, port, user, password, database })
+async function isRunning(info: PostgresConnectionInfo): Promise<boolean> {
+  const client = superuserClient(info)
   client.on('error', () => undefined)
   try {
     await client.connect()

@@ -264,9 +264,19 @@ async function initAndStart(context: InitContext): Promise<number> {
   }
 }
 
+/** A client of `info`'s superuser on its unix socket, not yet connected. */
+export function superuserClient({
+  socketDir,
+  port,
+  user,
+  password,
+  database,
+}: PostgresConnectionInfo): pg.Client {
+  return new pg.Client({ host: socketDir, port, user, password, database })
+}
+
 async function createIamRole(info: PostgresConnectionInfo): Promise<void> {
-  const { socketDir, port, user, password, database } = info
-  const client = new pg.Client({ host: socketDir, port, user, password, database })
+  const client = superuserClient(info)
   await client.connect()
   try {
     await client.query('CREATE ROLE rds_iam NOLOGIN')

@@ -244,7 +244,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const recorder: EventRecorder = createEventRecorder(options)
   const controls = createControls(options)
   const certificates = await createServerCertificates({ hosts: [endpoint, 'localhost', LISTEN_HOST] })
-  const upstream: Upstream = createUpstream(options.upstream, options.upstreamTls ?? true)
+  // A direct emulator opens no sessions itself, so it needs no TLS context for them.
+  const upstream: Upstream = createUpstream(
+    options.upstream,
+    !options.direct && (options.upstreamTls ?? true),
+  )
   const context: ListenerContext = {
     options,
     certificates,
