@@ -129,6 +129,39 @@ describe('validateToken', () => {
     expect(reasonOf(check(goToken({ expiresInSeconds: 604_801 })))).toBe('malformed')
   })
 
+  // Signed correctly, so the form alone decides: Number() reads every one of these as 900 (or 0).
+  it.each([
+    ['hexadecimal', '0x384'],
+    ['octal', '0o1604'],
+    ['binary', '0b1110000100'],
+    ['exponent', '9e2'],
+    ['a plus sign', '+900'],
+    ['a fraction', '900.0'],
+    ['a leading space', ' 900'],
+    ['a trailing space', '900 '],
+    ['a tab', '\t900'],
+    ['a newline', '900\n'],
+    ['a leading zero', '0900'],
+    ['full-width digits', '\uff19\uff10\uff10'],
+    ['an underscore', '9_00'],
+    ['an empty value', ''],
+    ['zero', '0'],
+    ['a minus sign', '-900'],
+  ])('refuses an X-Amz-Expires written as %s (%j) as malformed', (_, expires) => {
+    const verdict = check(goToken({ expiresInSeconds: expires }))
+    expect(verdict).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+      detail: 'missing or invalid X-Amz-Expires',
+    })
+  })
+
+  it('accepts X-Amz-Expires as the signers write it, in plain decimal', () => {
+    for (const expires of ['1', '900', '604800']) {
+      expect(reasonOf(check(goToken({ expiresInSeconds: expires })))).toBe('ok')
+    }
+  })
+
   it('accepts a token dated up to the skew ahead, living 900 s from its X-Amz-Date', () => {
     const signedAt = new Date(Date.now() + 290_000)
     const token = goToken({ signedAt })

@@ -53,6 +53,9 @@ const RDS_MAX_LIFETIME_SECONDS = 900
 // SigV4's limit for a presigned URL (seven days); signers refuse to sign for longer.
 const SIGV4_MAX_EXPIRES_SECONDS = 604_800
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
+// What every official signer writes: a whole number of seconds in plain decimal, as String(seconds) gives it.
+// Number() would also read ' 900', '+900', '0x384', '9e2' and '900.0' as 900.
+const EXPIRES_SECONDS = /^[1-9][0-9]*$/
 
 function parseAmzDate(value: string): number | undefined {
   const match = AMZ_DATE.exec(value)
@@ -76,7 +79,8 @@ export function validateToken(check: TokenCheck): TokenVerdict {
   const param = (name: string): string => request.params.get(name) ?? ''
   const [accessKeyId = '', scopeDate, region, service, terminator] = param('X-Amz-Credential').split('/')
   const signedAt = parseAmzDate(param('X-Amz-Date'))
-  const expiresSeconds = Number(param('X-Amz-Expires'))
+  const expiresText = param('X-Amz-Expires')
+  const expiresSeconds = EXPIRES_SECONDS.test(expiresText) ? Number(expiresText) : Number.NaN
   const checks: [string, boolean][] = [
     ['Action', param('Action') === 'connect'],
     ['DBUser', request.params.has('DBUser')],
@@ -86,10 +90,7 @@ export function validateToken(check: TokenCheck): TokenVerdict {
       'X-Amz-Date',
       signedAt !== undefined && /^\d{8}$/.test(scopeDate ?? '') && param('X-Amz-Date').startsWith(scopeDate!),
     ],
-    [
-      'X-Amz-Expires',
-      Number.isInteger(expiresSeconds) && expiresSeconds > 0 && expiresSeconds <= SIGV4_MAX_EXPIRES_SECONDS,
-    ],
+    ['X-Amz-Expires', expiresSeconds <= SIGV4_MAX_EXPIRES_SECONDS],
     ['X-Amz-SignedHeaders', param('X-Amz-SignedHeaders') === 'host'],
     ['X-Amz-Signature', /^[0-9a-f]{64}$/.test(param('X-Amz-Signature'))],
   ]

@@ -69,7 +69,8 @@ const escapeGo = (text: string): string =>
 /** What the Go SDK lets a caller choose beyond the endpoint: `BuildAuthTokenOptions.ExpiresIn`, and the clock. */
 export interface GoSigningOptions {
   signedAt?: Date
-  expiresInSeconds?: number
+  /** A string is written as it is, so a test can sign forms no signer writes (`0x384`, `9e2`). */
+  expiresInSeconds?: number | string
 }
 
 /**
