@@ -25,7 +25,10 @@ export interface AuthenticatorOptions {
   controls: ControlState
 }
 
-/** Answers one IAM login: the user of the startup message and the token it sent as its password. */
+/**
+ * Answers one IAM login: the user its session becomes (the startup user as PostgreSQL cuts it) and the token it
+ * sent as its password.
+ */
 export type Authenticator = (token: string, user: string) => Promise<LoginVerdict>
 
 /** Combines the token rules, the controls a test set (delay, forced rejections, lifetime, clock) and the policy. */

@@ -10,7 +10,8 @@ export interface ErrorFields {
   severity: 'FATAL' | 'ERROR'
   /** SQLSTATE */
   code: string
-  message: string
+  /** Bytes where the text names a user or database, whose bytes PostgreSQL writes as they are. */
+  message: string | Buffer
   detail?: string
   /** Omitted for answers PostgreSQL itself never sends, such as the throttling answer. */
   location?: SourceLocation
@@ -27,12 +28,16 @@ function message(type: string, body: Buffer): Buffer {
   return packet
 }
 
-const cString = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8')
+const cString = (...parts: (string | Buffer)[]): Buffer =>
+  Buffer.concat([
+    ...parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
+    Buffer.from([0]),
+  ])
 
 /** ErrorResponse ('E'): S and V (severity, localized and not), C, M, then D, F, L, R when known. */
 export function errorResponse(fields: ErrorFields): Buffer {
   const { location } = fields
-  const tagged: [string, string | undefined][] = [
+  const tagged: [string, string | Buffer | undefined][] = [
     ['S', fields.severity],
     ['V', fields.severity],
     ['C', fields.code],
@@ -42,7 +47,7 @@ export function errorResponse(fields: ErrorFields): Buffer {
     ['L', location?.line.toString()],
     ['R', location?.routine],
   ]
-  const present = tagged.flatMap(([tag, value]) => (value === undefined ? [] : [cString(`${tag}${value}`)]))
+  const present = tagged.flatMap(([tag, value]) => (value === undefined ? [] : [cString(tag, value)]))
   return message('E', Buffer.concat([...present, Buffer.from([0])]))
 }
 
@@ -50,8 +55,8 @@ export function errorResponse(fields: ErrorFields): Buffer {
  * The error PostgreSQL sends to a client that asked for protocol 2 or older, in the old format: 'E', the text
  * and a NUL, no length.
  */
-export function protocol2ErrorResponse(text: string): Buffer {
-  return Buffer.concat([Buffer.from('E', 'latin1'), cString(`FATAL:  ${text}\n`)])
+export function protocol2ErrorResponse(text: string | Buffer): Buffer {
+  return Buffer.concat([Buffer.from('E', 'latin1'), cString('FATAL:  ', text, '\n')])
 }
 
 /**
@@ -62,7 +67,7 @@ export function negotiateProtocolVersion(unrecognizedOptions: readonly string[])
   const header = Buffer.alloc(8)
   header.writeUInt32BE(LATEST_PROTOCOL, 0)
   header.writeUInt32BE(unrecognizedOptions.length, 4)
-  return message('v', Buffer.concat([header, ...unrecognizedOptions.map(cString)]))
+  return message('v', Buffer.concat([header, ...unrecognizedOptions.map((option) => cString(option))]))
 }
 
 /** AuthenticationCleartextPassword ('R', 3): how RDS asks an IAM user for the token. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Emulator } from './start-emulator.js'
 import {
   clientConfig,
@@ -194,12 +194,38 @@ describe('answers to the startup message, in PostgreSQL order', () => {
 })
 
 describe('TLS for every user (rds.force_ssl=1)', () => {
-  it('refuses a password user without TLS with the pg_hba message, as RDS for PostgreSQL 15+ does', async () => {
-    const error = await connectError({ ...clientConfig(emulator, passwordUser, 'a password'), ssl: false })
-    expect({ code: error.code, message: error.message }).toEqual({
-      code: '28000',
-      message: `pg_hba.conf rejects connection for host "127.0.0.1", user "${passwordUser}", database "postgres", no encryption`,
-    })
+  // What a plaintext startup gets, byte for byte: PostgreSQL's own answer when no pg_hba.conf line takes it.
+  async function plaintextAnswer(server: { host: string; port: number }, login: string): Promise<Buffer> {
+    const socket = await dialEmulator(server)
+    const received = receiveUntilClosed(socket)
+    socket.write(startupMessage({ user: login, database: 'postgres' }))
+    return received
+  }
+
+  it.each([
+    ['a password user', passwordUser],
+    ['an IAM user', user],
+    ['a 70-byte user, named by its first 63 bytes', 'u'.repeat(70)],
+    ['a user cut inside a character, with its lone first byte', `${'u'.repeat(62)}éé`],
+  ])(
+    'answers %s without TLS as RDS for PostgreSQL 15+ does: no pg_hba.conf entry, as PostgreSQL sends it',
+    async (_, login) => {
+      const upstream = inject('postgres')
+      // The run's PostgreSQL has only hostssl lines, as rds.force_ssl=1 makes RDS's.
+      const expected = await plaintextAnswer({ host: '127.0.0.1', port: upstream.port }, login)
+      expect(errorFields(parseBackendMessages(expected)[0])).toContainEqual(['C', '28000'])
+      expect((await plaintextAnswer(emulator, login)).toString('hex')).toBe(expected.toString('hex'))
+    },
+  )
+
+  it('names the user of the refusal by the name PostgreSQL keeps, in its message and its event', async () => {
+    const error = await connectError({ ...clientConfig(emulator, 'v'.repeat(70), 'x'), ssl: false })
+    expect(error.message).toBe(
+      `no pg_hba.conf entry for host "127.0.0.1", user "${'v'.repeat(63)}", database "postgres", no encryption`,
+    )
+    expect(emulator.events).toContainEqual(
+      expect.objectContaining({ type: 'auth-rejected', user: 'v'.repeat(63), reason: 'no-encryption' }),
+    )
   })
 
   it('lets a password user in without TLS when forceSsl is false, and never an IAM user', async () => {

@@ -1,9 +1,10 @@
 import type { ErrorFields, SourceLocation } from './backend-messages.js'
+import type { PostgresName } from './postgres-name.js'
 
 // What PostgreSQL 15 sends for each failure the emulator answers itself, measured against PostgreSQL 15.18:
 // the same SQLSTATE and text, and the same F/L/R fields. Line numbers differ between PostgreSQL versions;
 // clients never match on them, so one version's are kept.
-const fatal = (code: string, message: string, location?: SourceLocation): ErrorFields => ({
+const fatal = (code: string, message: string | Buffer, location?: SourceLocation): ErrorFields => ({
   severity: 'FATAL',
   code,
   message,
@@ -14,6 +15,21 @@ const startupPacket = (line: number): SourceLocation => ({
   line,
   routine: 'ProcessStartupPacket',
 })
+const clientAuthentication = (line: number): SourceLocation => ({
+  file: 'auth.c',
+  line,
+  routine: 'ClientAuthentication',
+})
+// A text that names users or databases, with their bytes as PostgreSQL writes them: a name cut inside a
+// character keeps its lone first byte.
+const naming = (texts: TemplateStringsArray, ...values: (string | PostgresName)[]): Buffer =>
+  Buffer.concat(
+    texts.flatMap((text, index) => {
+      const value = values[index]
+      const bytes = value === undefined ? [] : [typeof value === 'string' ? Buffer.from(value) : value.bytes]
+      return [Buffer.from(text), ...bytes]
+    }),
+  )
 const passwordPacket = (line: number): SourceLocation => ({
   file: 'auth.c',
   line,
@@ -38,13 +54,24 @@ export const noUserName: ErrorFields = fatal(
   startupPacket(2351),
 )
 
-/** RDS's `hostnossl ... reject` line: a connection that did not negotiate TLS. */
-export const noEncryption = (host: string, user: string, database: string): ErrorFields =>
-  fatal(
-    '28000',
-    `pg_hba.conf rejects connection for host "${host}", user "${user}", database "${database}", no encryption`,
-    { file: 'auth.c', line: 476, routine: 'ClientAuthentication' },
-  )
+/** How pg_hba.conf refuses a connection without TLS: no line matches it, or a `hostnossl ... reject` line does. */
+export type HbaRefusal = 'no-entry' | 'reject'
+
+/**
+ * A connection without TLS that pg_hba.conf does not let in. RDS for PostgreSQL 15 and later with
+ * `rds.force_ssl=1` has only `hostssl` lines, so no entry matches; with `rds.force_ssl=0` a line rejects IAM users.
+ */
+export const noEncryption = (
+  refusal: HbaRefusal,
+  host: string,
+  user: PostgresName,
+  database: PostgresName,
+): ErrorFields => {
+  const connection = naming`host "${host}", user "${user}", database "${database}", no encryption`
+  const [opening, line] =
+    refusal === 'no-entry' ? ['no pg_hba.conf entry for ', 544] : ['pg_hba.conf rejects connection for ', 476]
+  return fatal('28000', Buffer.concat([Buffer.from(opening), connection]), clientAuthentication(line))
+}
 
 /** Something other than a PasswordMessage where the password was asked for; `type` is the byte's value. */
 export const expectedPasswordResponse = (type: number): ErrorFields =>
@@ -65,8 +92,8 @@ export const emptyPassword: ErrorFields = fatal(
 )
 
 /** RDS's answer to a token it refuses, whatever the reason: its PAM module failed. */
-export const pamAuthenticationFailed = (user: string): ErrorFields =>
-  fatal('28000', `PAM authentication failed for user "${user}"`, {
+export const pamAuthenticationFailed = (user: PostgresName): ErrorFields =>
+  fatal('28000', naming`PAM authentication failed for user "${user}"`, {
     file: 'auth.c',
     line: 334,
     routine: 'auth_failed',

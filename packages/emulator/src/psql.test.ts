@@ -66,7 +66,7 @@ describe('psql', () => {
     const failure = run('psql', ['-X', '-c', 'SELECT 1', conninfo('disable')], { env: await psqlEnv() })
     await expect(failure).rejects.toMatchObject({
       stderr: expect.stringContaining(
-        `FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "${user}", database "postgres", no encryption`,
+        `FATAL:  no pg_hba.conf entry for host "127.0.0.1", user "${user}", database "postgres", no encryption`,
       ),
     })
   })

@@ -25,6 +25,7 @@ import {
   unsupportedProtocol,
   upstreamUnreachable,
 } from './postgres-errors.js'
+import { startupName } from './postgres-name.js'
 import { relay } from './relay.js'
 import {
   needsNegotiation,
@@ -162,20 +163,29 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     const negotiation = needsNegotiation(startup, parameters)
       ? [negotiateProtocolVersion(parameters.protocolOptions)]
       : []
-    const user = parameters.settings.get('user')
-    if (!user) return refuse(noUserName, ...negotiation)
-    const database = parameters.settings.get('database') || user
+    const sentUser = parameters.settings.get('user')
+    if (!sentUser?.length) return refuse(noUserName, ...negotiation)
+    // What the upstream will make of the names: the role its session becomes is the one checked, handed to the
+    // policy and reported, as on RDS, where PostgreSQL cuts the names before authentication.
+    const userName = startupName(sentUser)
+    const sentDatabase = parameters.settings.get('database')
+    const databaseName = startupName(sentDatabase?.length ? sentDatabase : sentUser)
+    const user = userName.text
+    const database = databaseName.text
     const reject = (rejection: Rejection, ...answer: Buffer[]): void => {
       context.emit({ type: 'auth-rejected', user, database, ...rejection })
       closeWith(...answer)
     }
-    const iam = await context.upstream.isIamUser(user)
+    // A name cut inside a character is no role's: the upstream refuses it as it refuses any unknown user.
+    const iam = userName.wellFormed && (await context.upstream.isIamUser(user))
     if (!encrypted && (iam || context.forceSsl)) {
       const host = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
       const detail = iam
         ? 'IAM users must connect with TLS'
         : 'rds.force_ssl: every user must connect with TLS'
-      const answer = errorResponse(noEncryption(host, user, database))
+      // rds.force_ssl=1 leaves no pg_hba.conf line for a connection without TLS; with 0, a line refuses IAM users.
+      const refusal = context.forceSsl ? 'no-entry' : 'reject'
+      const answer = errorResponse(noEncryption(refusal, host, userName, databaseName))
       return reject({ reason: 'no-encryption', detail }, ...negotiation, answer)
     }
     if (!iam) {
@@ -197,7 +207,7 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     }
     if (!verdict.ok) {
       const { ok: _, ...rejection } = verdict
-      return reject(rejection, errorResponse(pamAuthenticationFailed(user)))
+      return reject(rejection, errorResponse(pamAuthenticationFailed(userName)))
     }
     context.emit({ type: 'auth-accepted', user, database, accessKeyId: verdict.accessKeyId })
     return handOver(upstreamStartupMessage(startup, parameters), true)

@@ -220,7 +220,7 @@ describe('IAM users', () => {
     const error = await connectError({ ...clientConfig(emulator, user, token), ssl: false })
     expect(error.code).toBe('28000')
     expect(error.message).toBe(
-      `pg_hba.conf rejects connection for host "127.0.0.1", user "${user}", database "postgres", no encryption`,
+      `no pg_hba.conf entry for host "127.0.0.1", user "${user}", database "postgres", no encryption`,
     )
     await rejection('no-encryption')
   })

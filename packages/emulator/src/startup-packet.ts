@@ -27,8 +27,8 @@ export type StartupPacket =
 
 /** The parameters of a protocol 3 startup message. */
 export interface StartupParameters {
-  /** Settings, `user` and `database` included. */
-  settings: ReadonlyMap<string, string>
+  /** Settings, `user` and `database` included, as sent: PostgreSQL reads their values as bytes. */
+  settings: ReadonlyMap<string, Buffer>
   /** `_pq_.` protocol options the client asked for; none is supported. */
   protocolOptions: readonly string[]
   /** The name/value pairs as bytes, in order, protocol options left out: what is forwarded upstream. */
@@ -64,7 +64,7 @@ export function parseStartupPacket(packet: Buffer, negotiated: Negotiated): Star
  */
 export function parseStartupParameters(message: StartupMessage): StartupParameters | undefined {
   const { raw } = message
-  const settings = new Map<string, string>()
+  const settings = new Map<string, Buffer>()
   const protocolOptions: string[] = []
   const forwardable: Buffer[] = []
   const stringEnd = (from: number): number => {
@@ -79,7 +79,7 @@ export function parseStartupParameters(message: StartupMessage): StartupParamete
     const name = raw.toString('utf8', offset, valueOffset - 1)
     if (name.startsWith(PROTOCOL_OPTION_PREFIX)) protocolOptions.push(name)
     else {
-      settings.set(name, raw.toString('utf8', valueOffset, next - 1))
+      settings.set(name, raw.subarray(valueOffset, next - 1))
       forwardable.push(raw.subarray(offset, next))
     }
     offset = next

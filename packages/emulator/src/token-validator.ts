@@ -30,7 +30,7 @@ export type TokenRejectReason =
 /** Everything a token is checked against. */
 export interface TokenCheck {
   token: string
-  /** The user of the startup message; the token's `DBUser` must equal it. */
+  /** The user the session becomes (the startup user's first 63 bytes); the token's `DBUser` must equal it. */
   user: string
   /** `endpoint:port` the emulator serves as; the token must be signed for it. */
   host: string

@@ -64,8 +64,8 @@ export function parseBackendMessages(data: Buffer): BackendMessage[] {
   return messages
 }
 
-/** A plain TCP connection to the emulator. */
-export async function dialEmulator(emulator: Emulator): Promise<Socket> {
+/** A plain TCP connection to the emulator (or to any server at `host` and `port`). */
+export async function dialEmulator(emulator: Pick<Emulator, 'host' | 'port'>): Promise<Socket> {
   const socket = dial(emulator.port, emulator.host)
   socket.on('error', () => undefined)
   await once(socket, 'connect')
