@@ -6,6 +6,7 @@ import { createEventEmitter } from './events'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
 import { createRetry, type TrackedAttempt } from './retry'
+import { sessionUserOf } from './session-user'
 import { resolveSsl } from './ssl'
 import { type CacheSlot, createTokenCache } from './token-cache'
 import { type SignedToken, signToken } from './token-signer'
@@ -63,6 +64,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   const resolved = resolveOptions(options)
   const { host, port, user, tokenHost, tokenPort, profile, clock } = resolved
   const { refreshAheadMs } = resolved.cache
+  // The role the session becomes, which RDS checks the token against.
+  const tokenUser = sessionUserOf(user)
   const observed = options.onEvent !== undefined || options.logger !== undefined
   const emit = createEventEmitter(options.onEvent, options.logger)
   const tls = resolveSsl(options.ssl, tokenHost, emit)
@@ -97,7 +100,13 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     const { key } = current ?? {}
     const same = key !== undefined && key.region === regionName && key.accessKeyId === identity.accessKeyId
     if (same && current) return current
-    return cache.slot({ tokenHost, tokenPort, user, region: regionName, accessKeyId: identity.accessKeyId })
+    return cache.slot({
+      tokenHost,
+      tokenPort,
+      user: tokenUser,
+      region: regionName,
+      accessKeyId: identity.accessKeyId,
+    })
   }
 
   async function signFor(background: boolean): Promise<Handout> {
@@ -108,7 +117,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       signToken({
         hostname: tokenHost,
         port: tokenPort,
-        username: user,
+        username: tokenUser,
         region: regionName,
         identity,
         signedAt: clock.now(),
