@@ -1,11 +1,16 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect as dial } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Signer } from '@aws-sdk/rds-signer'
-import { afterEach, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 
 const run = promisify(execFile)
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
@@ -13,9 +18,63 @@ const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const nodeArgs = ['--import', 'tsx', cli]
 const children: ChildProcessWithoutNullStreams[] = []
 
+// Processes a test found running; whatever is left of them when it ends (a failure) is stopped.
+const leftovers: number[] = []
+
 afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL')
+  for (const pid of leftovers.splice(0)) if (isRunning(pid)) process.kill(pid, 'SIGTERM')
 })
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The processes started under `root`, each with its command line. */
+async function processTree(root: number): Promise<{ pid: number; args: string }[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args='])
+  const processes = stdout
+    .trim()
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(line)!)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args! }))
+  const tree: { pid: number; args: string }[] = []
+  const visit = (parent: number): void => {
+    for (const child of processes.filter((process) => process.ppid === parent)) {
+      tree.push(child)
+      visit(child.pid)
+    }
+  }
+  visit(root)
+  return tree
+}
+
+/**
+ * A folder where `npx --no-install rds-iam-emulator` finds the command as a project that installed the package
+ * would: its `node_modules/.bin`, here a shim that runs the TypeScript source.
+ */
+async function npxProject(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rds-iam-npx-'))
+  await writeFile(join(dir, 'package.json'), '{ "name": "npx-project", "private": true }\n')
+  await mkdir(join(dir, 'node_modules', '.bin'), { recursive: true })
+  const bin = join(dir, 'node_modules', '.bin', 'rds-iam-emulator')
+  const tsx = import.meta.resolve('tsx')
+  await writeFile(bin, `#!/bin/sh\nexec '${process.execPath}' --import '${tsx}' '${cli}' "$@"\n`)
+  await chmod(bin, 0o755)
+  return dir
+}
+
+// The PostgreSQL server process behind a session: the parent of its backend.
+async function postmasterOf(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  const { stdout } = await run('ps', ['-o', 'ppid=', '-p', String(rows[0]!.pid)])
+  return Number(stdout.trim())
+}
 
 /** Resolves with everything printed once `marker` appears on stdout. */
 function outputUntil(child: ChildProcessWithoutNullStreams, marker: string): Promise<string> {
@@ -103,4 +162,91 @@ describe('rds-iam-emulator', () => {
       expect(refused).toBe('ECONNREFUSED')
     },
   )
+
+  /**
+   * Starts `npx rds-iam-emulator` under `timeout` and signs in through it; resolves with the processes of the
+   * emulator and of its PostgreSQL, and its CA file.
+   */
+  async function startUnderTimeout(dir: string, timeoutFlags: string[], args: string[] = []) {
+    const command = ['120', 'npx', '--no-install', 'rds-iam-emulator', ...args]
+    const child = spawn('timeout', [...timeoutFlags, ...command], { cwd: dir })
+    children.push(child)
+    const output = await outputUntil(child, 'psql (with the environment above)')
+    const emulator = (await processTree(child.pid!)).find(({ args }) => args.includes(cli))!.pid
+    leftovers.push(emulator)
+    const port = Number(field(output, /listening on 127\.0\.0\.1:(\d+)/))
+    const endpoint = field(output, /endpoint +([^:\s]+):/)
+    const caFile = field(output, /CA certificate +(\S+)/)
+    const token = await new Signer({
+      hostname: endpoint,
+      port,
+      username: 'app',
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: field(output, /AWS_ACCESS_KEY_ID=(\S+)/),
+        secretAccessKey: field(output, /AWS_SECRET_ACCESS_KEY=(\S+)/),
+      },
+    }).getAuthToken()
+    const client = new pg.Client({
+      ...{ host: '127.0.0.1', port, user: 'app', password: token, database: 'postgres' },
+      ssl: { ca: await readFile(caFile, 'utf8'), servername: endpoint },
+    })
+    await client.connect()
+    const postgres = await postmasterOf(client)
+    await client.end()
+    leftovers.push(postgres)
+    return { timeout: child, emulator, postgres, caFile }
+  }
+
+  const running = (...pids: number[]): boolean[] => pids.map(isRunning)
+
+  // timeout sends its signal to its process group, unless --foreground has it signal only npx, whose child then
+  // loses its parent. Signalling timeout is what its deadline does, without the wait.
+  it.each([
+    ['timeout', []],
+    ['timeout --foreground', ['--foreground']],
+  ])(
+    'started through npx under %s, ends with its PostgreSQL when timeout stops npx',
+    { timeout: 60_000 },
+    async (_, timeoutFlags) => {
+      const dir = await npxProject()
+      try {
+        const { timeout, emulator, postgres, caFile } = await startUnderTimeout(dir, timeoutFlags)
+        expect(running(emulator, postgres)).toEqual([true, true])
+        const exited = once(timeout, 'exit')
+        timeout.kill('SIGTERM')
+        await exited
+        await vi.waitFor(() => expect(running(emulator, postgres)).toEqual([false, false]), {
+          timeout: 15_000,
+          interval: 100,
+        })
+        expect(existsSync(caFile)).toBe(false)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
+  it('with --outlive-parent, keeps running after npx is gone, until SIGTERM', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = await npxProject()
+    try {
+      const started = await startUnderTimeout(dir, ['--foreground'], ['--outlive-parent'])
+      const { timeout, emulator, postgres } = started
+      const exited = once(timeout, 'exit')
+      timeout.kill('SIGTERM')
+      await exited
+      // Three times as long as the emulator takes to notice a parent it watches.
+      await sleep(1_500)
+      expect(running(emulator, postgres)).toEqual([true, true])
+      process.kill(emulator, 'SIGTERM')
+      await vi.waitFor(() => expect(running(emulator, postgres)).toEqual([false, false]), {
+        timeout: 15_000,
+        interval: 100,
+      })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })

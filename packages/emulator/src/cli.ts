@@ -2,13 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { whenParentExits } from './parent-exit.js'
 import { startPostgres } from './postgres-server.js'
 import { type Emulator, startEmulator } from './start-emulator.js'
 
 const USAGE = `Usage: rds-iam-emulator [options]
 
 Starts a throwaway PostgreSQL and a local Amazon RDS IAM endpoint in front of it, which accepts real IAM
-tokens (signed with the printed test keys) the way RDS does. Stops and cleans up on Ctrl-C or SIGTERM.
+tokens (signed with the printed test keys) the way RDS does. Stops and cleans up on Ctrl-C or SIGTERM, and
+when the process that started it exits (so that timeout 60 npx rds-iam-emulator leaves nothing behind).
 
 Options:
   --port <number>    port on 127.0.0.1 (default: a free one)
@@ -18,9 +20,11 @@ Options:
   --direct           let PostgreSQL check the tokens itself, with the emulator over LDAP, so that sessions
                      reach it with nothing in between (for load tests); a refused token then reads
                      "LDAP authentication failed", and the port is PostgreSQL's own (no --port)
+  --outlive-parent   keep running after the process that started it exits (a detached emulator, stopped
+                     with SIGTERM)
   -h, --help         show this help
 
-Exit codes: 0 stopped by a signal or --help, 1 could not start, 2 invalid arguments.
+Exit codes: 0 stopped (by a signal or its parent's exit) or --help, 1 could not start, 2 invalid arguments.
 `
 
 const EXIT_FAILED = 1
@@ -31,6 +35,7 @@ interface CliOptions {
   endpoint?: string
   user: string
   direct: boolean
+  outliveParent: boolean
 }
 
 function parseOptions(argv: string[]): CliOptions | 'help' {
@@ -41,12 +46,18 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
       endpoint: { type: 'string' },
       user: { type: 'string', default: 'app' },
       direct: { type: 'boolean', default: false },
+      'outlive-parent': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) return 'help'
   const { direct, user, endpoint } = values
-  const options = { user, direct, ...(endpoint === undefined ? {} : { endpoint }) }
+  const options = {
+    user,
+    direct,
+    outliveParent: values['outlive-parent'],
+    ...(endpoint === undefined ? {} : { endpoint }),
+  }
   if (values.port === undefined) return options
   if (direct)
     throw new TypeError('--port cannot be used with --direct: PostgreSQL listens on a port of its own')
@@ -81,6 +92,8 @@ psql (with the environment above):
 }
 
 async function main(argv: string[]): Promise<number | undefined> {
+  // Taken first: a parent that exits while PostgreSQL starts is noticed once the emulator runs.
+  const parent = process.ppid
   let options: CliOptions | 'help'
   try {
     options = parseOptions(argv)
@@ -120,14 +133,18 @@ async function main(argv: string[]): Promise<number | undefined> {
     await stop()
     throw error
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      stop().then(
-        () => process.exit(0),
-        () => process.exit(EXIT_FAILED),
-      )
-    })
+  let stopping = false
+  // A signal may come while the parent's exit is handled, or the other way round: one stop is enough.
+  const shutdown = (): void => {
+    if (stopping) return
+    stopping = true
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(EXIT_FAILED),
+    )
   }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, shutdown)
+  if (!options.outliveParent) whenParentExits(shutdown, parent)
   return undefined
 }
 
