@@ -1,9 +1,18 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CliResult, isolatedEnv, removeDir, runCli } from './testing/cli-process'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import {
+  type CliResult,
+  cliCommandLine,
+  isolatedEnv,
+  packageDir,
+  removeDir,
+  runCli,
+} from './testing/cli-process'
 
 const endpoint = 'cli-emu.cluster-abc123def456.eu-west-1.rds.amazonaws.com'
 let dir: string
@@ -73,5 +82,45 @@ describe('rds-iam emulator', () => {
       code: 2,
       stderr: expect.stringContaining('--port cannot be used with --direct'),
     })
+  })
+
+  // A job a script starts with `&` reads /dev/null, so stdin closes at once; the emulator stays up for as long as
+  // its parent runs, and stops when timeout --foreground stops only that parent.
+  it('runs as a background job of a shell and stops, cleaning up, when timeout ends the shell', {
+    timeout: 90_000,
+  }, async () => {
+    const job = `${cliCommandLine(['emulator', '--user', 'bg_user'])} & echo "pid $!"; wait`
+    const timeout = spawn('timeout', ['--foreground', '120', 'sh', '-c', job], {
+      cwd: packageDir,
+      env: isolatedEnv(dir),
+    })
+    let output = ''
+    timeout.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    await vi.waitFor(() => expect(output).toContain('rds-iam exec '), { timeout: 60_000, interval: 100 })
+    const pid = Number(field(output, /^pid (\d+)$/m))
+    const caFile = field(output, /CA file +(\S+)/)
+    const running = (): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    try {
+      expect([running(), existsSync(caFile)]).toEqual([true, true])
+      const exited = once(timeout, 'exit')
+      timeout.kill('SIGTERM')
+      await exited
+      // The CA file goes once PostgreSQL has stopped.
+      await vi.waitFor(() => expect([running(), existsSync(caFile)]).toEqual([false, false]), {
+        timeout: 15_000,
+        interval: 100,
+      })
+    } finally {
+      if (running()) process.kill(pid, 'SIGTERM')
+    }
   })
 })

@@ -130,6 +130,10 @@ Example:
       '--direct',
       'let PostgreSQL check tokens itself with the emulator (over LDAP), with no relay in between, for load tests; a refused token reads "LDAP authentication failed", and the port is PostgreSQL\'s own',
     )
+    .option(
+      '--outlive-parent',
+      'keep running after the process that started it exits (by default it stops with it, so that `timeout 60 npx rds-iam emulator` leaves nothing behind)',
+    )
     .addHelpText('after', example('rds-iam emulator --port 6543'))
     .action(async (flags: EmulatorFlags) => {
       setExitCode(await (await import('./commands/emulator')).runEmulator(flags))

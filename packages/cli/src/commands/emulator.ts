@@ -8,6 +8,8 @@ export interface EmulatorFlags {
   endpoint?: string
   user: string
   direct?: boolean
+  /** Keep running after the process that started this one exits; by default it stops with it. */
+  outliveParent?: boolean
 }
 
 type EmulatorPackage = typeof import('@rds-iam/emulator')
@@ -15,13 +17,14 @@ type Emulator = Awaited<ReturnType<EmulatorPackage['startEmulator']>>
 
 /**
  * Starts a throwaway PostgreSQL and the emulator in front of it, prints how to point rds-iam at it, and cleans
- * up on Ctrl-C or SIGTERM.
+ * up on Ctrl-C, SIGTERM, or when the process that started it exits.
  */
 export async function runEmulator(flags: EmulatorFlags): Promise<number> {
+  const parent = process.ppid
   if (flags.direct && flags.port !== undefined) {
     throw new UsageError('--port cannot be used with --direct: PostgreSQL listens on a port of its own')
   }
-  const { startEmulator, startPostgres } = await loadEmulatorPackage()
+  const { startEmulator, startPostgres, whenParentExits } = await loadEmulatorPackage()
   const postgres = await startPostgres()
   const caDir = await mkdtemp(join(tmpdir(), 'rds-iam-emulator-'))
   let emulator: Emulator | undefined
@@ -42,9 +45,10 @@ export async function runEmulator(flags: EmulatorFlags): Promise<number> {
     const caFile = join(caDir, 'ca.pem')
     await writeFile(caFile, emulator.ca)
     process.stdout.write(describe(emulator, flags.user, caFile))
-    await new Promise((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve())
+      process.once('SIGTERM', () => resolve())
+      if (!flags.outliveParent) whenParentExits(resolve, parent)
     })
   } finally {
     await stop()
