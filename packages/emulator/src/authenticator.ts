@@ -5,6 +5,7 @@ import { type EmulatorCredentials, validateToken } from './token-validator.js'
 
 /**
  * Decides whether an access key may connect as a database user, as an IAM policy with `rds-db:connect` does.
+ * `user` is the role the session becomes: a startup user of more than 63 bytes is its first 63.
  * @example (request) => request.user !== 'readonly_app'
  */
 export type EmulatorPolicy = (request: { accessKeyId: string; user: string }) => boolean | Promise<boolean>

@@ -7,7 +7,10 @@ import type { TokenRejectReason } from './token-validator.js'
  */
 export type RejectReason = TokenRejectReason | 'policy' | 'forced' | 'throttled' | 'no-encryption'
 
-/** What happened in the emulator. Never carries a token or a secret key. */
+/**
+ * What happened in the emulator. Never carries a token or a secret key. `user` and `database` are the names
+ * PostgreSQL keeps: at most 63 bytes, so a longer user is named by the role its session becomes.
+ */
 export type EmulatorEvent =
   | { type: 'auth-accepted'; user: string; database: string; accessKeyId: string }
   | {
