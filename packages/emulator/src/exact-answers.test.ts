@@ -195,36 +195,47 @@ describe('answers to the startup message, in PostgreSQL order', () => {
 
 describe('TLS for every user (rds.force_ssl=1)', () => {
   // What a plaintext startup gets, byte for byte: PostgreSQL's own answer when no pg_hba.conf line takes it.
-  async function plaintextAnswer(server: { host: string; port: number }, login: string): Promise<Buffer> {
+  async function plaintextAnswer(
+    server: { host: string; port: number },
+    login: string,
+    database: string,
+  ): Promise<Buffer> {
     const socket = await dialEmulator(server)
     const received = receiveUntilClosed(socket)
-    socket.write(startupMessage({ user: login, database: 'postgres' }))
+    socket.write(startupMessage({ user: login, database }))
     return received
   }
 
   it.each([
-    ['a password user', passwordUser],
-    ['an IAM user', user],
-    ['a 70-byte user, named by its first 63 bytes', 'u'.repeat(70)],
-    ['a user cut inside a character, with its lone first byte', `${'u'.repeat(62)}éé`],
+    ['a password user', passwordUser, 'postgres'],
+    ['an IAM user', user, 'postgres'],
+    ['a 70-byte user and database, named by their first 63 bytes', 'u'.repeat(70), 'd'.repeat(70)],
+    ['a user cut inside a character, with its lone first byte', `${'u'.repeat(62)}éé`, 'postgres'],
   ])(
     'answers %s without TLS as RDS for PostgreSQL 15+ does: no pg_hba.conf entry, as PostgreSQL sends it',
-    async (_, login) => {
+    async (_, login, database) => {
       const upstream = inject('postgres')
       // The run's PostgreSQL has only hostssl lines, as rds.force_ssl=1 makes RDS's.
-      const expected = await plaintextAnswer({ host: '127.0.0.1', port: upstream.port }, login)
+      const expected = await plaintextAnswer({ host: '127.0.0.1', port: upstream.port }, login, database)
       expect(errorFields(parseBackendMessages(expected)[0])).toContainEqual(['C', '28000'])
-      expect((await plaintextAnswer(emulator, login)).toString('hex')).toBe(expected.toString('hex'))
+      const answer = await plaintextAnswer(emulator, login, database)
+      expect(answer.toString('hex')).toBe(expected.toString('hex'))
     },
   )
 
-  it('names the user of the refusal by the name PostgreSQL keeps, in its message and its event', async () => {
-    const error = await connectError({ ...clientConfig(emulator, 'v'.repeat(70), 'x'), ssl: false })
+  it('names the user and database of the refusal as PostgreSQL keeps them, in its message and its event', async () => {
+    const config = { ...clientConfig(emulator, 'v'.repeat(70), 'x'), database: 'w'.repeat(70), ssl: false }
+    const error = await connectError(config)
     expect(error.message).toBe(
-      `no pg_hba.conf entry for host "127.0.0.1", user "${'v'.repeat(63)}", database "postgres", no encryption`,
+      `no pg_hba.conf entry for host "127.0.0.1", user "${'v'.repeat(63)}", database "${'w'.repeat(63)}", no encryption`,
     )
     expect(emulator.events).toContainEqual(
-      expect.objectContaining({ type: 'auth-rejected', user: 'v'.repeat(63), reason: 'no-encryption' }),
+      expect.objectContaining({
+        type: 'auth-rejected',
+        user: 'v'.repeat(63),
+        database: 'w'.repeat(63),
+        reason: 'no-encryption',
+      }),
     )
   })
 
