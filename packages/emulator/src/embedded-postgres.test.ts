@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, symlink, unlink } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Signer } from '@aws-sdk/rds-signer'
@@ -20,6 +20,7 @@ import { resolveRunAs } from './run-as.js'
 import { startEmulator } from './start-emulator.js'
 import { clientConfig } from './testing/emulator-fixtures.js'
 import { setup } from './testing/global-setup.js'
+import { onPath, pathWithoutPostgres } from './testing/no-postgres-path.js'
 
 const run = promisify(execFile)
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
@@ -30,20 +31,8 @@ let shimDir: string
 let embedded: EmbeddedPostgres
 let systemMajor: number
 
-function onPath(program: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, program))) return join(dir, program)
-  }
-  throw new Error(`${program} is not on PATH`)
-}
-
-// A PATH with what the emulator runs besides PostgreSQL (id, runuser, chown) and neither initdb, pg_ctl nor
-// pg_config: a machine without PostgreSQL installed.
 beforeAll(async () => {
-  shimDir = await mkdtemp(join(tmpdir(), 'rds-iam-no-postgres-'))
-  for (const program of ['id', 'runuser', 'chown']) {
-    await symlink(onPath(program), join(shimDir, program))
-  }
+  shimDir = await pathWithoutPostgres()
   const located = await locateEmbeddedPostgres()
   if (!('nativeDir' in located)) throw new Error(located.missing)
   embedded = located
