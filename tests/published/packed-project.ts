@@ -18,6 +18,8 @@ export interface PackedPackage {
   tarball: string
   /** The package.json inside the tarball, as the registry would show it. */
   manifest: PackedManifest
+  /** The LICENSE inside the tarball. */
+  license: string
 }
 
 export interface PackedManifest {
@@ -45,8 +47,10 @@ export async function packAll(destination: string): Promise<PackedPackage[]> {
     )
     if (file === undefined) throw new Error(`pnpm pack wrote no tarball for ${name}`)
     const tarball = join(destination, file)
-    const { stdout } = await run('tar', ['-xzOf', tarball, 'package/package.json'])
-    packed.push({ dir, tarball, manifest: JSON.parse(stdout) as PackedManifest })
+    const inTarball = async (file: string): Promise<string> =>
+      (await run('tar', ['-xzOf', tarball, `package/${file}`])).stdout
+    const manifest = JSON.parse(await inTarball('package.json')) as PackedManifest
+    packed.push({ dir, tarball, manifest, license: await inTarball('LICENSE') })
   }
   return packed
 }
