@@ -147,7 +147,8 @@ afterAll(async () => {
   await rm(packDir, { recursive: true, force: true })
 })
 
-describe('the packages as published', () => {
+// Each run spawns node or tsc on a busy machine: more time than the config's 30 s default.
+describe('the packages as published', { timeout: 120_000 }, () => {
   it('pack with registry metadata and no workspace: or catalog: protocol left', () => {
     expect(packed.map(({ dir }) => dir).sort()).toEqual([
       'cli',

@@ -127,7 +127,8 @@ async function stopCli({ child }: CliRun): Promise<void> {
   expect(await exited).toEqual([0, null])
 }
 
-describe('a machine without PostgreSQL', () => {
+// Each test starts a cluster of its own to initdb, on a machine that may be busy.
+describe('a machine without PostgreSQL', { timeout: 90_000 }, () => {
   it('hides the machine binaries from findPostgresBinaries with the test PATH', async () => {
     vi.stubEnv('PATH', shimDir)
     const found = await findPostgresBinaries()
@@ -195,7 +196,7 @@ describe('a machine without PostgreSQL', () => {
   })
 })
 
-describe('prepareEmbeddedPostgres', () => {
+describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
   let copyOfPackage: string | undefined
 
   afterEach(async () => {
