@@ -1,7 +1,12 @@
 // What adapter authors need and application code does not: kept apart so the root export stays the users' API.
 
 export { startConnectAttempt } from './connect-attempt'
-export { type ConnectionFactory, createConnectionHandle } from './connection-handle'
+export {
+  type ConnectionFactory,
+  createConnectionHandle,
+  createSignInGroup,
+  type SignInGroup,
+} from './connection-handle'
 export {
   type ConnectionSettings,
   mergeConnectionSettings,

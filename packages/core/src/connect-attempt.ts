@@ -1,10 +1,25 @@
 import type { TrackedAttempt } from './retry'
-import type { IamAuth } from './types'
+import type { ConnectAttempt, IamAuth } from './types'
 
 // Symbol.for, so an IamAuth made by core's CJS build serves an adapter that loaded the ESM build too.
 const attemptStarter = Symbol.for('@rds-iam/core:start-attempt:v1')
 
 type AttemptStarter = (remainingMs: () => number | undefined) => TrackedAttempt
+
+// On each ConnectAttempt core makes, so that whoever holds only the attempt (a connection handle) can end its wait.
+const attemptAbort = Symbol.for('@rds-iam/core:abort-attempt:v1')
+
+/** Makes `tracked.abort` reachable from its attempt alone; see `abortConnectAttempt`. */
+export function exposeAbort(tracked: TrackedAttempt): TrackedAttempt {
+  Object.defineProperty(tracked.attempt, attemptAbort, { value: tracked.abort })
+  return tracked
+}
+
+// Fails the password hook of `attempt` at once when it still waits for AWS credentials; does nothing otherwise, or
+// for an attempt core did not make.
+export function abortConnectAttempt(attempt: ConnectAttempt): void {
+  ;(attempt as ConnectAttempt & { [attemptAbort]?: () => void })[attemptAbort]?.()
+}
 
 /** Lets `startConnectAttempt` reach the auth's attempts without putting them on the users' interface. */
 export function exposeAttempts(auth: IamAuth, start: AttemptStarter): void {
@@ -12,15 +27,19 @@ export function exposeAttempts(auth: IamAuth, start: AttemptStarter): void {
 }
 
 /**
- * One connect attempt outside `auth.retry`, for a driver that makes its connections itself (pg-pool): the
- * connection signs in with `attempt.password`, and when the server rejects that token, `invalidateToken()` drops
- * it and only it. The driver's caller then retries through `auth.retry`.
+ * One connect attempt outside `auth.retry`, for a driver that makes its connections itself (pg-pool, postgres.js):
+ * the connection signs in with `attempt.password`, and when the server rejects that token, `invalidateToken()`
+ * drops it and only it; `abort()` fails a password still waiting for AWS credentials, for a pool being closed. The
+ * driver's caller then retries through `auth.retry`. With `timeoutMs`, the password waits at most that long
+ * (from now) for credentials.
  * @example
  * const { attempt, invalidateToken } = startConnectAttempt(auth)
  * const client = new pg.Client({ ...config, password: attempt.password })
  */
-export function startConnectAttempt(auth: IamAuth): TrackedAttempt {
+export function startConnectAttempt(auth: IamAuth, timeoutMs?: number): TrackedAttempt {
   const start = (auth as IamAuth & { [attemptStarter]?: AttemptStarter })[attemptStarter]
   if (!start) throw new TypeError('startConnectAttempt needs an IamAuth made by createIamAuth.')
-  return start(() => undefined)
+  if (timeoutMs === undefined) return start(() => undefined)
+  const startedAt = performance.now()
+  return start(() => timeoutMs - (performance.now() - startedAt))
 }

@@ -1,6 +1,38 @@
 import type { EventEmitter } from 'node:events'
 import { inspect } from 'node:util'
+import { abortConnectAttempt } from './connect-attempt'
 import type { ConnectAttempt, IamAuth } from './types'
+
+/**
+ * The connects under way of every handle made with it (the clients of one pool), so that closing the pool fails
+ * those still waiting for AWS credentials at once rather than when the provider gives up.
+ */
+export interface SignInGroup {
+  /** Counts `attempt` in until the returned function is called. */
+  join(attempt: ConnectAttempt): () => void
+  /** Fails every connect of the group that waits for AWS credentials now; later connects are not affected. */
+  abortWaiting(): void
+}
+
+/**
+ * A group for `createConnectionHandle`.
+ * @example
+ * const group = createSignInGroup()
+ * const client = createConnectionHandle(auth, factory, timeoutMs, group)
+ * group.abortWaiting() // when the pool of such clients ends
+ */
+export function createSignInGroup(): SignInGroup {
+  const attempts = new Set<ConnectAttempt>()
+  return {
+    join(attempt) {
+      attempts.add(attempt)
+      return () => attempts.delete(attempt)
+    },
+    abortWaiting() {
+      for (const attempt of attempts) abortConnectAttempt(attempt)
+    },
+  }
+}
 
 /** How a driver's connection object is made, opened and thrown away; what `createConnectionHandle` needs. */
 export interface ConnectionFactory<C extends EventEmitter> {
@@ -28,6 +60,7 @@ export function createConnectionHandle<C extends EventEmitter>(
   auth: IamAuth,
   factory: ConnectionFactory<C>,
   timeoutMs: number | undefined,
+  group?: SignInGroup,
 ): C {
   let attempt: ConnectAttempt | undefined
   const password = (): Promise<string> => {
@@ -55,7 +88,12 @@ export function createConnectionHandle<C extends EventEmitter>(
         if (opened) replaceWith(factory.create(password, next.remainingMs()))
         opened = true
         attempt = next
-        await factory.open(current)
+        const leave = group?.join(next)
+        try {
+          await factory.open(current)
+        } finally {
+          leave?.()
+        }
       },
       { timeoutMs },
     )

@@ -1,7 +1,7 @@
 import { type InspectOptions, inspect } from 'node:util'
-import { exposeAttempts } from './connect-attempt'
+import { exposeAbort, exposeAttempts } from './connect-attempt'
 import { createCredentialSource } from './credentials'
-import { RdsIamError, toErrorLike } from './errors'
+import { toErrorLike } from './errors'
 import { createEventEmitter } from './events'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
@@ -32,22 +32,6 @@ interface Handout {
 // a provider outage must not turn every connect into a provider call.
 const REFRESH_BACKOFF_MS = 10_000
 
-// A credential provider that never answers (an unreachable metadata service, a user's function) must fail a
-// connect like a server that never answers.
-function withinTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(tokenTimeout(timeoutMs)), timeoutMs)
-  })
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer))
-}
-
-function tokenTimeout(timeoutMs: number): RdsIamError {
-  return new RdsIamError('credentials', `No IAM token within the connect timeout of ${timeoutMs} ms.`, {
-    hint: 'The AWS credential provider did not answer: check that it can reach its source (instance metadata, SSO, STS), or allow more time to connect.',
-  })
-}
-
 /**
  * The auth layer for one database endpoint and user: tokens from a process-wide cache, the TLS options for the
  * driver, and a retry for its connect. Bad options throw an `RdsIamError` here, before anything connects.
@@ -76,6 +60,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     credentials: resolved.credentials,
     profile,
     clock,
+    timeoutMs: resolved.credentialsTimeoutMs,
     minRemainingMs: resolved.cache.minRemainingMs,
     // An identity that can still sign is served while its renewal fails; the failure is still worth telling.
     onRenewalFailed: (error, servedInstead) => {
@@ -109,9 +94,10 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     })
   }
 
-  async function signFor(background: boolean): Promise<Handout> {
+  // `waitMs`: what is left of the caller's connect timeout, the most it waits for credentials.
+  async function signFor(background: boolean, waitMs?: number): Promise<Handout> {
     const regionName = region.current ?? (await region.resolve())
-    const identity = await credentials.resolve()
+    const identity = await credentials.resolve(waitMs)
     const slot = slotFor(regionName, identity)
     const generate = async (): Promise<SignedToken> =>
       signToken({
@@ -144,10 +130,10 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   }
 
   // The cached token needs no credentials, no region and no key: a provider outage does not touch it.
-  function handOut(): Handout | Promise<Handout> {
+  function handOut(waitMs?: number): Handout | Promise<Handout> {
     const slot = current
     const token = slot && cache.peek(slot)
-    if (!slot || !token) return signFor(false)
+    if (!slot || !token) return signFor(false, waitMs)
     const now = clock.now()
     if (token.expiresAt - now < refreshAheadMs && !refreshing && now >= refreshAfter) {
       refreshInBackground(slot, token)
@@ -157,26 +143,49 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   }
 
   async function getToken(options: GetTokenOptions = {}): Promise<string> {
-    const handout = handOut()
-    const { timeoutMs } = options
-    if (timeoutMs === undefined || !(handout instanceof Promise)) return (await handout).token.token
-    return (await withinTimeout(handout, timeoutMs)).token.token
+    return (await handOut(options.timeoutMs)).token.token
   }
 
   function startAttempt(remainingMs: () => number | undefined): TrackedAttempt {
     let used: Handout | undefined
-    return {
+    // The password hook's wait for a token that needs credentials first, and how to end that wait early.
+    let waiting: { since: number; fail: (error: unknown) => void } | undefined
+    const waitedMs = (since: number): number => performance.now() - since
+    return exposeAbort({
       attempt: {
-        password: async () => {
-          used = await handOut()
-          return used.token.token
+        password: () => {
+          const handout = handOut(remainingMs())
+          if (!(handout instanceof Promise)) {
+            used = handout
+            return Promise.resolve(handout.token.token)
+          }
+          return new Promise<string>((resolve, reject) => {
+            const wait = { since: performance.now(), fail: reject }
+            waiting = wait
+            handout
+              .then((fresh) => {
+                used = fresh
+                resolve(fresh.token.token)
+              }, reject)
+              .finally(() => {
+                if (waiting === wait) waiting = undefined
+              })
+          })
         },
         remainingMs,
       },
       invalidateToken: () => {
         if (used) cache.invalidate(used.slot, used.token)
       },
-    }
+      failedWhileWaiting: (cause) =>
+        waiting && credentials.waitError({ kind: 'ended', waitedMs: waitedMs(waiting.since), cause }),
+      abort: () => {
+        const wait = waiting
+        if (!wait) return
+        waiting = undefined
+        credentials.waitError({ kind: 'closed', waitedMs: waitedMs(wait.since) }).then(wait.fail)
+      },
+    })
   }
 
   const summary = (): IamAuthSummary => ({ host, port, user, region: region.current, tokenHost, tokenPort })

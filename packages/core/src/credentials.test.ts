@@ -8,6 +8,8 @@ import { createCountingProvider, createFakeClock, deferred, FAKE_IDENTITY } from
 import type { AwsCredentialIdentity, Clock } from './types'
 
 const MINUTE = 60_000
+// What every source here shares unless a test says otherwise: the defaults of createIamAuth.
+const BASE = { profile: undefined, clock: Date, minRemainingMs: MINUTE, timeoutMs: 5_000 }
 
 type ProviderWithOptions = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>
 
@@ -16,7 +18,7 @@ function sourceWith(
   clock: Clock = createFakeClock(),
   minRemainingMs = MINUTE,
 ) {
-  return createCredentialSource({ credentials: provider, profile: undefined, clock, minRemainingMs })
+  return createCredentialSource({ ...BASE, credentials: provider, clock, minRemainingMs })
 }
 
 const providerError = () =>
@@ -204,8 +206,8 @@ describe('createCredentialSource with a provider', () => {
     })
     const told: [unknown, AwsCredentialIdentity][] = []
     const source = createCredentialSource({
+      ...BASE,
       credentials: provider,
-      profile: undefined,
       clock,
       minRemainingMs: MINUTE,
       onRenewalFailed: (error, served) => told.push([error, served]),
@@ -251,8 +253,8 @@ describe('createCredentialSource with a provider', () => {
 describe('createCredentialSource with a static identity', () => {
   it('hands out the identity', async () => {
     const source = createCredentialSource({
+      ...BASE,
       credentials: FAKE_IDENTITY,
-      profile: undefined,
       clock: Date,
       minRemainingMs: 0,
     })
@@ -288,7 +290,7 @@ describe('createCredentialSource with the default provider chain', () => {
   })
 
   const chain = (profile?: string, clock: Clock = Date) =>
-    createCredentialSource({ credentials: undefined, profile, clock, minRemainingMs: MINUTE })
+    createCredentialSource({ ...BASE, credentials: undefined, profile, clock })
 
   // A credential_process script, as `aws configure export-credentials` or a vault tool would be.
   function writeProcessProfile(profile: string, script: string): void {
@@ -349,6 +351,7 @@ describe('createCredentialSource with the default provider chain', () => {
     try {
       const fresh = await import('./credentials')
       const source = fresh.createCredentialSource({
+        ...BASE,
         credentials: undefined,
         profile: 'ops',
         clock,

@@ -1,23 +1,30 @@
 import { chosenProfile } from './aws-profile'
 import { classifyError, missingCredentialsHint } from './classify-error'
 import { sharedDefaultChain } from './credential-chain'
+import { type CredentialWait, credentialWaitError } from './credential-wait'
 import { isRdsIamError, messageOf, RdsIamError } from './errors'
 import { redact } from './redact'
 import type { AwsCredentialIdentity, AwsCredentialProvider, Clock } from './types'
+import { withinTimeout } from './within-timeout'
 
 export interface CredentialSource {
   /**
    * An identity that can sign a token with at least `minRemainingMs` of life. Asks the provider (and waits for
    * it) only when the cached identity is due for renewal; while renewing fails, the cached identity is returned as
-   * long as it can still sign, and the provider is asked again only after a backoff.
+   * long as it can still sign, and the provider is asked again only after a backoff. Waits at most `timeoutMs`
+   * for the provider, and at most `waitMs` when given: a caller's connect timeout.
    */
-  resolve(): Promise<AwsCredentialIdentity>
+  resolve(waitMs?: number): Promise<AwsCredentialIdentity>
+  /** The `credentials` error for a wait of a caller that got no credentials, naming where they come from. */
+  waitError(wait: CredentialWait): Promise<RdsIamError>
 }
 
 export interface CredentialSourceOptions {
   credentials: AwsCredentialIdentity | AwsCredentialProvider | undefined
   profile: string | undefined
   clock: Clock
+  // The most time one request to the provider may take before its callers fail: iam.credentialsTimeoutMs.
+  timeoutMs: number
   // An identity is fetched again before it could only sign tokens with less life than this.
   minRemainingMs: number
   // Told when renewing failed and the identity still held was handed out instead, so an outage is seen before
@@ -47,7 +54,7 @@ interface Failure {
 // identity is reused until shortly before it can no longer sign, and failures back off. The default chain is
 // shared by every IamAuth of the same profile and environment.
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
-  const { clock, minRemainingMs } = options
+  const { clock, minRemainingMs, timeoutMs } = options
   const refreshMarginMs = Math.max(SDK_REFRESH_WINDOW_MS, minRemainingMs)
   let provider: Promise<AwsCredentialProvider> | undefined
   let cached: CachedIdentity | undefined
@@ -56,20 +63,34 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
 
   const canSign = (identity: AwsCredentialIdentity): boolean =>
     credentialsEnd(identity) - clock.now() >= minRemainingMs
+  const waitError = (wait: CredentialWait): Promise<RdsIamError> => credentialWaitError(options, wait)
+
+  async function askProvider(): Promise<AwsCredentialIdentity> {
+    provider ??= createProvider(options)
+    const resolved = await provider
+    const identity = checkIdentity(await resolved())
+    if (canSign(identity)) return identity
+    // The SDK's chain hands back the credentials it is replacing in the background until the new ones arrive;
+    // a forced refresh waits for them.
+    const refreshed = checkIdentity(await resolved({ forceRefresh: true }))
+    if (!canSign(refreshed)) throw credentialsTooShortLived(credentialsEnd(refreshed), minRemainingMs, true)
+    return refreshed
+  }
+
+  // Also for an answer that comes after its callers gave up on it: the next connect uses it without asking again.
+  // An answer older than the identity held (a hung request that finally returns) does not replace it.
+  function adopt(identity: AwsCredentialIdentity): void {
+    if (cached && credentialsEnd(cached.identity) > credentialsEnd(identity)) return
+    cached = { identity, refreshAt: refreshTime(identity, clock.now(), refreshMarginMs, minRemainingMs) }
+    failure = undefined
+  }
 
   async function fetchIdentity(): Promise<AwsCredentialIdentity> {
+    const answer = askProvider()
+    answer.then(adopt, () => {})
     try {
-      provider ??= createProvider(options)
-      const resolved = await provider
-      let identity = checkIdentity(await resolved())
-      // The SDK's chain hands back the credentials it is replacing in the background until the new ones arrive;
-      // a forced refresh waits for them.
-      if (!canSign(identity)) identity = checkIdentity(await resolved({ forceRefresh: true }))
-      if (!canSign(identity)) throw credentialsTooShortLived(credentialsEnd(identity), minRemainingMs, true)
-      const now = clock.now()
-      cached = { identity, refreshAt: refreshTime(identity, now, refreshMarginMs, minRemainingMs) }
-      failure = undefined
-      return identity
+      // A provider that never answers fails this fetch, not every fetch after it: the next one asks again.
+      return await withinTimeout(answer, timeoutMs, () => waitError({ kind: 'bound', waitedMs: timeoutMs }))
     } catch (error) {
       const count = (failure?.count ?? 0) + 1
       const retryAt = clock.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (count - 1))
@@ -81,22 +102,25 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     }
   }
 
-  function refresh(): Promise<AwsCredentialIdentity> {
+  function refresh(waitMs: number | undefined): Promise<AwsCredentialIdentity> {
     pending ??= fetchIdentity()
-    return pending
+    if (waitMs === undefined || waitMs >= timeoutMs) return pending
+    const bound = Math.max(1, waitMs)
+    return withinTimeout(pending, bound, () => waitError({ kind: 'connect-timeout', waitedMs: bound }))
   }
 
   return {
-    resolve() {
+    waitError,
+    resolve(waitMs) {
       const now = clock.now()
       if (cached && now < cached.refreshAt) return Promise.resolve(cached.identity)
       const usable = cached && canSign(cached.identity) ? cached.identity : undefined
       if (failure && now < failure.retryAt) {
         return usable ? Promise.resolve(usable) : Promise.reject(failure.error)
       }
-      if (!usable) return refresh()
+      if (!usable) return refresh(waitMs)
       // While the provider fails, an identity that can still sign keeps connects working; the failure is told.
-      return refresh().catch((error: RdsIamError) => {
+      return refresh(waitMs).catch((error: RdsIamError) => {
         if (!canSign(usable)) throw error
         options.onRenewalFailed?.(error, usable)
         return usable

@@ -20,18 +20,25 @@ export interface ResolvedOptions {
   region: string | undefined
   profile: string | undefined
   credentials: AwsCredentialIdentity | AwsCredentialProvider | undefined
+  credentialsTimeoutMs: number
   cache: Required<TokenCacheOptions>
   retry: Required<RetryOptions>
   clock: Clock
 }
 
 const DEFAULT_PORT = 5432
+// Long enough for the SDK's own timeouts (1 s per request to the instance metadata service or a container
+// endpoint) and a credential_process that signs in to a vault; short enough that a hung source fails a connect
+// in seconds rather than never.
+const DEFAULT_CREDENTIALS_TIMEOUT_MS = 5_000
 const DEFAULT_CACHE: Required<TokenCacheOptions> = {
   minRemainingMs: 60_000,
   refreshAheadMs: 300_000,
   maxEntries: 100,
 }
 const DEFAULT_RETRY: Required<RetryOptions> = { maxThrottleMs: 10_000, baseDelayMs: 100 }
+// Node's timers take at most 2^31 - 1 ms and fire at once for more.
+const MAX_TIMER_MS = 2 ** 31 - 1
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
 const REGION_NAME = /^[a-z0-9-]+$/
 
@@ -52,6 +59,11 @@ export function resolveOptions(options: IamAuthOptions): ResolvedOptions {
     profile:
       options.profile === undefined ? undefined : checkNonEmpty('profile', options.profile, 'a profile name'),
     credentials: checkCredentials(options.credentials),
+    credentialsTimeoutMs: checkTimeout(
+      'credentialsTimeoutMs',
+      options.credentialsTimeoutMs ?? DEFAULT_CREDENTIALS_TIMEOUT_MS,
+      DEFAULT_CREDENTIALS_TIMEOUT_MS,
+    ),
     cache: checkCache({
       ...DEFAULT_CACHE,
       ...checkBlock('cache', options.cache, '{ minRemainingMs: 60_000 }'),
@@ -159,6 +171,17 @@ function checkDuration(name: string, value: unknown, example: number): void {
       `Use e.g. ${example}.`,
     )
   }
+}
+
+// A bound of 0 would fail every wait, and Infinity or NaN would be no bound at all.
+function checkTimeout(name: string, value: unknown, example: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw configError(
+      `\`${name}\` must be a number of milliseconds above 0 and at most ${MAX_TIMER_MS}.`,
+      `Use e.g. ${example}.`,
+    )
+  }
+  return value
 }
 
 function checkClock(clock: Clock): Clock {

@@ -18,6 +18,8 @@ function harness(options: { maxThrottleMs?: number; random?: () => number } = {}
     baseDelayMs: 100,
     startAttempt: (remainingMs) => ({
       attempt: { password: async () => 'token', remainingMs },
+      failedWhileWaiting: () => undefined,
+      abort: () => {},
       invalidateToken: () => {
         invalidations++
       },

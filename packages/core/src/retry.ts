@@ -16,6 +16,13 @@ export interface TrackedAttempt {
   attempt: ConnectAttempt
   /** Drops the token this attempt's connection handed to the server, and only that one. */
   invalidateToken(): void
+  /**
+   * The error to report when the connection failed (its driver's connect timeout, a drop) while its password
+   * still waited for AWS credentials: those were what held the sign-in up. Undefined when it was not waiting.
+   */
+  failedWhileWaiting(cause: unknown): Promise<RdsIamError> | undefined
+  /** Fails a password still waiting for AWS credentials at once, for a pool or client being closed. */
+  abort(): void
 }
 
 export interface RetrySettings extends Required<RetryOptions> {
@@ -76,6 +83,8 @@ export function createRetry(settings: RetrySettings): Retry {
         return await connect(tracked.attempt)
       } catch (error) {
         if (isRdsIamError(error)) throw error
+        const stalled = tracked.failedWhileWaiting(error)
+        if (stalled) throw await stalled
         const classification = classifyError(error, context())
         if (classification.kind === 'unknown') throw error
         const delayMs = nextDelay(classification, tracked)

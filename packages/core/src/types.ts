@@ -181,6 +181,15 @@ export interface IamAuthOptions {
    */
   credentials?: AwsCredentialIdentity | AwsCredentialProvider
   /**
+   * The most time one request for credentials may take (a `credentials` provider, a profile's credential_process
+   * or SSO, STS, the container endpoint, the instance metadata service) before the connects waiting for it fail
+   * with a `credentials` error naming that source. It bounds the wait also when the driver has no connect timeout;
+   * an answer that comes later is still kept for the next connect.
+   * @default 5_000
+   * @example credentialsTimeoutMs: 15_000 // a credential_process that asks a vault across a slow link
+   */
+  credentialsTimeoutMs?: number
+  /**
    * The RDS endpoint the token is signed for, when `host` is a tunnel or an alias. TLS is verified against it too.
    * @example 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
    */

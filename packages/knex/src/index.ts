@@ -27,10 +27,17 @@ export function createKnex(config?: IamKnexConfig): Knex {
   const { connection = {}, ...knexConfig } = driverConfig(config)
   const clientConfig = typeof connection === 'string' ? { connectionString: connection } : connection
   // knex's pg dialect opens every connection with `new driver.Client(settings)`: hand it pg with the IAM Client.
-  const driver = Object.assign(Object.create(pg), { Client: createClientClass(clientConfig) })
+  const Client = createClientClass(clientConfig)
+  const driver = Object.assign(Object.create(pg), { Client })
   class IamKnexClient extends knexPgDialect() {
     _driver(): unknown {
       return driver
+    }
+
+    // Knex's pool waits for the connections still being made; those waiting for AWS credentials fail at once.
+    override destroy(callback?: (error?: unknown) => void): unknown {
+      Client.abortWaitingSignIns()
+      return super.destroy(callback)
     }
   }
   // The driver's Client owns every connection setting; knex only makes a pool when `connection` is set.

@@ -4,6 +4,7 @@ import {
   createConnectionHandle,
   createDriverAuth,
   createSharedTls,
+  createSignInGroup,
   driverConfig,
   type SharedTls,
 } from '@rds-iam/core/adapter'
@@ -21,7 +22,20 @@ export interface IamPoolConfig extends Omit<pg.PoolConfig, 'password' | 'ssl' | 
 export interface IamClientConfig extends Omit<pg.ClientConfig, 'password' | 'ssl'>, IamDriverOptions {}
 
 /** A `pg.Client` constructor whose instances sign in with IAM; usable wherever code does `new Client(config)`. */
-export type IamClientClass = new (config?: string | pg.ClientConfig) => pg.Client
+export interface IamClientClass {
+  new (config?: string | pg.ClientConfig): pg.Client
+  /**
+   * Fails at once the connects of this class's clients that are waiting for AWS credentials, for a pool of them
+   * that is being closed: its `end()` then need not wait for a credential provider that hangs.
+   * @example
+   * const IamClient = createClientClass(config)
+   * const pool = new pg.Pool({ Client: IamClient })
+   * // at shutdown:
+   * IamClient.abortWaitingSignIns()
+   * await pool.end()
+   */
+  abortWaitingSignIns(): void
+}
 
 interface ResolvedConfig {
   auth: IamAuth
@@ -79,6 +93,7 @@ export function createClientClass(config?: IamClientConfig): IamClientClass {
 
 function clientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
   const tls = createSharedTls(auth)
+  const group = createSignInGroup()
   // A function that returns an object works with `new`; what it returns is the handle, an instanceof pg.Client.
   function IamClient(options?: string | pg.ClientConfig): pg.Client {
     const merged = { ...callerOptions(options), ...pgConfig }
@@ -86,9 +101,10 @@ function clientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
       auth,
       pgClientFactory(merged, tls),
       merged.connectionTimeoutMillis || undefined,
+      group,
     )
   }
-  return IamClient as unknown as IamClientClass
+  return Object.assign(IamClient, { abortWaitingSignIns: group.abortWaiting }) as unknown as IamClientClass
 }
 
 /**

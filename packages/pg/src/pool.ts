@@ -1,4 +1,4 @@
-import { classifyError, type IamAuth } from '@rds-iam/core'
+import { classifyError, type IamAuth, isRdsIamError } from '@rds-iam/core'
 import { createSharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
 import pg from 'pg'
 import { signIn } from './sign-in'
@@ -13,6 +13,18 @@ let budgetForNextClient: number | undefined
 
 const noop = (): void => {}
 
+// pg-pool reports a client that ran out of connectionTimeoutMillis with an error of its own whose cause is the
+// client's: the sign-in failure, and the error to go on with (an RdsIamError already says what held it up).
+function signInFailureOf(error: Error | undefined): { error: Error; startedAt: number } | undefined {
+  if (!error) return undefined
+  const startedAt = signInFailures.get(error)
+  if (startedAt !== undefined) return { error, startedAt }
+  const { cause } = error as { cause?: unknown }
+  const causeStartedAt = typeof cause === 'object' && cause !== null ? signInFailures.get(cause) : undefined
+  if (causeStartedAt === undefined) return undefined
+  return { error: isRdsIamError(cause) ? cause : error, startedAt: causeStartedAt }
+}
+
 /**
  * A real pg.Pool of real pg.Clients: checkouts and queries run pg-pool's and pg's own code with nothing in
  * between. Each new client signs in with its own connect attempt, so a rejection drops exactly its token; the
@@ -21,6 +33,8 @@ const noop = (): void => {}
 export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool {
   const tls = createSharedTls(auth)
   const timeoutMs = pgConfig.connectionTimeoutMillis || undefined
+  // The sign-ins under way, so that ending the pool need not wait for a credential provider that hangs.
+  const signingIn = new Set<TrackedAttempt>()
 
   class IamPooledClient extends pg.Client {
     readonly #tracked: TrackedAttempt
@@ -43,14 +57,20 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
     override connect(callback: (error: Error) => void): void
     override connect(callback?: (error: Error, client?: pg.Client) => void): Promise<pg.Client> | undefined {
       const startedAt = performance.now()
-      const opening = signIn(this, tls, () => super.connect()).then(
-        () => this,
-        (error: unknown) => {
-          if (classifyError(error).kind === 'token-rejected') this.#tracked.invalidateToken()
-          if (typeof error === 'object' && error !== null) signInFailures.set(error, startedAt)
-          throw error
-        },
-      )
+      signingIn.add(this.#tracked)
+      const opening = signIn(this, tls, () => super.connect())
+        .then(
+          () => this,
+          async (failure: unknown) => {
+            const error = (await this.#tracked.failedWhileWaiting(failure)) ?? failure
+            if (classifyError(error).kind === 'token-rejected') this.#tracked.invalidateToken()
+            if (typeof error === 'object' && error !== null) signInFailures.set(error, startedAt)
+            // pg leaves the socket of a failed sign-in open (a password hook that failed, a timeout).
+            this.connection?.stream?.destroy()
+            throw error
+          },
+        )
+        .finally(() => signingIn.delete(this.#tracked))
       if (!callback) return opening
       // pg calls back with null on success, which its types leave out.
       opening.then((client) => callback(null as unknown as Error, client), callback)
@@ -71,13 +91,23 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
       }
       // The checkout path: one callback, which acts only when a new client failed to sign in.
       super.connect((error: Error | undefined, client?: pg.PoolClient, release?: () => void) => {
-        const startedAt = error && signInFailures.get(error)
-        if (startedAt === undefined) return callback(error, client, release)
-        this.#retry(error as Error, startedAt).then(
+        const failed = signInFailureOf(error)
+        if (!failed) return callback(error, client, release)
+        this.#retry(failed.error, failed.startedAt).then(
           ({ client, release }) => callback(undefined, client, release),
           (failure: Error) => callback(failure, undefined, noop),
         )
       })
+      return undefined
+    }
+
+    // pg-pool waits for the clients still signing in; those waiting for AWS credentials fail at once instead.
+    override end(): Promise<void>
+    override end(callback: () => void): void
+    override end(callback?: () => void): Promise<void> | undefined {
+      for (const tracked of signingIn) tracked.abort()
+      if (!callback) return super.end()
+      super.end(callback)
       return undefined
     }
 

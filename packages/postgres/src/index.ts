@@ -64,5 +64,11 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     : postgres(connectionOptions)
   // Read by the socket factory at each connect, so defined before any connect happens.
   const connectTimeoutMs = 1000 * (sql.options.connect_timeout || 0) || undefined
+  // postgres.js waits for the connects under way; those waiting for AWS credentials fail at once instead.
+  const end = sql.end
+  sql.end = async (endOptions) => {
+    await sockets.endWaiting()
+    return end(endOptions)
+  }
   return withConnectRetry(sql, auth, connectTimeoutMs)
 }

@@ -1,6 +1,6 @@
 import { connect as dial, Socket } from 'node:net'
 import type { IamAuth } from '@rds-iam/core'
-import type { SharedTls } from '@rds-iam/core/adapter'
+import { type SharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
 
 /** What postgres.js gets for its `socket` and `pass` options: IAM work once per connection, none per query. */
 export interface SocketFactory {
@@ -8,6 +8,12 @@ export interface SocketFactory {
   open(): Promise<Socket>
   /** postgres.js's `pass` option, which it never lets fail: the token `open()` made, read back. */
   password(): string
+  /**
+   * For `sql.end()`: fails the connects waiting for AWS credentials now, and any that would wait from now on, and
+   * resolves once their sockets closed. postgres.js's end waits for a connection that was connecting until its end
+   * timeout, even after that connect failed, so it is called after this.
+   */
+  endWaiting(): Promise<void>
 }
 
 /**
@@ -25,15 +31,39 @@ export function createSocketFactory(
   // (an endpoint refusing or failing over), restarting its connect timer each time: a streak of such closes is
   // paced and bounded by connect_timeout here. Any answer of the server (it asks for the password) ends it.
   let silentSince: number | undefined
+  // The connects waiting for their token, each with what its sign-in settles to: nothing, or a failing socket.
+  const waiting = new Map<TrackedAttempt, Promise<Socket | undefined>>()
+  let ending = false
+
+  async function signIn(tracked: TrackedAttempt): Promise<Socket | undefined> {
+    try {
+      const password = tracked.attempt.password()
+      if (ending) tracked.abort()
+      token = await password
+      return undefined
+    } catch (error) {
+      return failedSocket(error)
+    }
+  }
+
   async function open(): Promise<Socket> {
+    let tracked: TrackedAttempt
     try {
       if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, connectTimeoutMs())
       await tls.fill()
       // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
-      token = await auth.getToken({ timeoutMs: connectTimeoutMs() })
+      tracked = startConnectAttempt(auth, connectTimeoutMs())
     } catch (error) {
       silentSince = undefined
       return failedSocket(error)
+    }
+    const signingIn = signIn(tracked)
+    waiting.set(tracked, signingIn)
+    const failed = await signingIn
+    waiting.delete(tracked)
+    if (failed) {
+      silentSince = undefined
+      return failed
     }
     // Dialed here because postgres.js splits its host at ':', which turns '::1' into localhost.
     const socket = dial({ host: auth.host, port: auth.port })
@@ -47,6 +77,18 @@ export function createSocketFactory(
     password() {
       silentSince = undefined
       return token
+    },
+    async endWaiting() {
+      ending = true
+      const aborted = [...waiting]
+      for (const [tracked] of aborted) tracked.abort()
+      await Promise.all(
+        aborted.map(async ([, signingIn]) => {
+          const failed = await signingIn
+          // Not events.once, which rejects on the 'error' the socket emits first.
+          if (failed && !failed.closed) await new Promise((resolve) => failed.once('close', resolve))
+        }),
+      )
     },
   }
 }

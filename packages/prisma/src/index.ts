@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import { RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
 import { driverConfig } from '@rds-iam/core/adapter'
-import { createClientClass, type IamPoolConfig } from '@rds-iam/pg'
+import { createClientClass, type IamClientClass, type IamPoolConfig } from '@rds-iam/pg'
 import type pg from 'pg'
 
 export * from '@rds-iam/core'
@@ -22,8 +22,10 @@ export function createPrismaAdapter(config?: IamPoolConfig, options?: PrismaPgOp
   const { iam, ssl, connectionString, host, port, user, database, ...poolOptions } = driverConfig(config)
   // A pool config, never a Pool: the adapter tells a Pool from a config with `instanceof` against its own copy of
   // pg, and takes a Pool from any other copy for a config. Every copy's pg-pool opens connections with `Client`.
-  const poolConfig: pg.PoolConfig = { ...poolOptions, Client: createClientClass(config) }
+  const Client = createClientClass(config)
+  const poolConfig: pg.PoolConfig = { ...poolOptions, Client }
   const adapter = new PrismaPg(poolConfig, options)
+  endingSignInsOnDispose(adapter, Client)
   // The adapter builds its pool from the config it keeps; one that kept something else would open plain
   // connections to whatever pg defaults to, so that is refused here rather than found out by a connect.
   if ((adapter as unknown as { config?: unknown }).config !== poolConfig) {
@@ -32,6 +34,21 @@ export function createPrismaAdapter(config?: IamPoolConfig, options?: PrismaPgOp
     })
   }
   return adapter
+}
+
+// The adapter's pool waits for the connections still signing in when Prisma disposes of it; those waiting for AWS
+// credentials fail at once instead.
+function endingSignInsOnDispose(adapter: PrismaPg, Client: IamClientClass): void {
+  const connect = adapter.connect.bind(adapter)
+  adapter.connect = async () => {
+    const connected = await connect()
+    const dispose = connected.dispose.bind(connected)
+    connected.dispose = () => {
+      Client.abortWaitingSignIns()
+      return dispose()
+    }
+    return connected
+  }
 }
 
 // RdsIamError codes are lower-case words joined by hyphens ('token-rejected'); Prisma's are P1000-style, SQLSTATEs

@@ -103,6 +103,19 @@ function pgWithIamPools(clientClasses: Map<unknown, IamClientClass>): typeof pg 
         )
       }
       super({ ...poolOptions, Client })
+      this.#Client = Client
+    }
+
+    readonly #Client: IamClientClass
+
+    // pg-pool waits for the clients still signing in; those waiting for AWS credentials fail at once instead.
+    override end(): Promise<void>
+    override end(callback: () => void): void
+    override end(callback?: () => void): Promise<void> | undefined {
+      this.#Client.abortWaitingSignIns()
+      if (!callback) return super.end()
+      super.end(callback)
+      return undefined
     }
   }
   // `native: null` keeps TypeORM from swapping in pg-native's Pool, which would skip IAM, when pg-native is installed.
