@@ -4,6 +4,8 @@ import type { AdapterOptions } from '@rds-iam/emulator'
 export interface BadConfig {
   label: string
   config(valid: AdapterOptions): unknown
+  /** Refused as a `config` error when the adapter's object is made, never as late as the first connect. */
+  atCreation?: true
 }
 
 type Valid = AdapterOptions
@@ -35,6 +37,27 @@ function url(template: string, extra: Record<string, unknown> = {}): (valid: Val
       .replaceAll('{port}', String(valid.port)),
     ...extra,
   })
+}
+
+// A valid value of `name` with a control character in it: NUL, CR/LF, another C0 (ESC, TAB) and DEL, inside and at
+// the end, as a value read from a file with its line ending or pasted with a stray byte has them.
+function controlCharacters(
+  name: 'host' | 'user' | 'database' | 'port',
+  value: (valid: Valid) => string,
+): BadConfig[] {
+  const cases: [string, (text: string) => string][] = [
+    ['with a NUL byte', (text) => `${text}\u0000x`],
+    ['ending in CR LF', (text) => `${text}\r\n`],
+    ['ending in a line feed', (text) => `${text}\n`],
+    ['with an escape character', (text) => `\u001b${text}`],
+    ['with a tab', (text) => `${text}\t`],
+    ['with DEL', (text) => `${text}\u007f`],
+  ]
+  return cases.map(([what, spoil]) => ({
+    label: `${name} ${what}`,
+    config: (valid) => ({ ...valid, [name]: spoil(value(valid)) }),
+    atCreation: true,
+  }))
 }
 
 const field = (name: keyof Valid, values: [string, unknown][]): BadConfig[] =>
@@ -144,7 +167,66 @@ export const badConfigs: readonly BadConfig[] = [
   },
   { label: 'URL of another database (mysql://)', config: url('mysql://{user}@{host}:{port}/postgres') },
   { label: 'URL a number', config: url('', { connectionString: 42 }) },
-  { label: 'URL empty, nothing else', config: url('') },
+  // Issue 23: control characters anywhere a setting can come from, and URLs that are not postgres:// URLs.
+  ...controlCharacters('host', (valid) => valid.host),
+  ...controlCharacters('user', (valid) => valid.user),
+  ...controlCharacters('database', () => 'postgres'),
+  ...controlCharacters('port', (valid) => String(valid.port)),
+  {
+    label: 'port a string with spaces',
+    config: (valid) => ({ ...valid, port: ` ${valid.port} ` }),
+    atCreation: true,
+  },
+  {
+    label: 'port a hexadecimal string',
+    config: (valid) => ({ ...valid, port: `0x${valid.port.toString(16)}` }),
+  },
+  {
+    label: 'URL with a raw line break',
+    config: url('postgres://{user}@{host}:{port}/postgres\n'),
+    atCreation: true,
+  },
+  {
+    label: 'URL with a raw NUL in the host',
+    config: url('postgres://{user}@{host}\u0000x:{port}/postgres'),
+    atCreation: true,
+  },
+  {
+    label: 'URL with an escaped NUL in the user',
+    config: url('postgres://{user}%00x@{host}:{port}/postgres'),
+  },
+  {
+    label: 'URL with an escaped CR LF in the database',
+    config: url('postgres://{user}@{host}:{port}/db%0D%0A'),
+  },
+  {
+    label: 'URL with an escaped line break in its host parameter',
+    config: url('postgres://{user}@{host}:{port}/postgres?host={host}%0A'),
+    atCreation: true,
+  },
+  {
+    label: 'URL of another scheme (https://)',
+    config: url('https://{user}@{host}:{port}/postgres'),
+    atCreation: true,
+  },
+  { label: 'URL without a scheme', config: url('{user}@{host}:{port}/postgres'), atCreation: true },
+  { label: 'URL a socket path', config: url('/var/run/postgresql'), atCreation: true },
+  {
+    label: 'URL a libpq keyword string',
+    config: url('host={host} port={port} user={user}'),
+    atCreation: true,
+  },
+  {
+    label: 'URL under `url`, which neither pg nor postgres.js reads',
+    config: (valid) => ({ ...valid, url: `postgres://${valid.user}@${valid.host}:${valid.port}/postgres` }),
+    atCreation: true,
+  },
+  {
+    label: 'URL of another database under `url`',
+    config: (valid) => ({ ...valid, url: `mysql://${valid.user}@${valid.host}:${valid.port}/postgres` }),
+    atCreation: true,
+  },
+  { label: 'URL empty, nothing else', config: url(''), atCreation: true },
   { label: 'iam a number', config: replacing('iam', 42) },
   { label: 'iam a string', config: replacing('iam', 'us-east-1') },
   ...iamField('region', [
@@ -180,6 +262,16 @@ export const badConfigs: readonly BadConfig[] = [
       },
     ],
     ['a provider resolving a numeric key', async () => ({ accessKeyId: 42, secretAccessKey: 'x' })],
+    // Refused within iam.credentialsTimeoutMs (5 s by default), well inside the suite's deadline.
+    ['a provider that never answers', () => new Promise(() => {})],
+  ]),
+  ...iamField('credentialsTimeoutMs', [
+    ['zero', 0],
+    ['negative', -1],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a string', '5000'],
+    ['beyond what a timer takes', 2 ** 31],
   ]),
   ...iamField('tokenHost', [
     ['empty', ''],

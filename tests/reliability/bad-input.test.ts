@@ -29,6 +29,7 @@ interface Verdict {
   stage: 'creation' | 'first connect'
   outcome: Outcome
   error?: string
+  code?: string
 }
 
 function judge(label: string, stage: Verdict['stage'], error: unknown): Verdict {
@@ -39,7 +40,8 @@ function judge(label: string, stage: Verdict['stage'], error: unknown): Verdict 
       : isRdsIamError(error)
         ? 'RdsIamError without a hint'
         : 'other error'
-  return { label, stage, outcome, error: describeFailure(error) }
+  const code = isRdsIamError(error) ? error.code : undefined
+  return { label, stage, outcome, error: describeFailure(error), code }
 }
 
 async function attempt(target: ReliabilityTarget, emulator: Emulator, bad: BadConfig): Promise<Verdict> {
@@ -131,6 +133,19 @@ describe(`R4 bad input: ${badConfigs.length} bad configurations per adapter`, ()
         .filter((verdict) => verdict.outcome !== 'refused')
         .map((verdict) => `${verdict.label}: ${verdict.outcome} at ${verdict.stage}`)
       expect(failing).toEqual([])
+    })
+  }
+
+  for (const target of targets) {
+    it(`${target.name}: refuses control characters and URLs that are not postgres:// URLs at creation, as config`, () => {
+      const early = new Set(badConfigs.filter((bad) => bad.atCreation).map((bad) => bad.label))
+      const late = verdicts
+        .get(target)!
+        .filter((verdict) => early.has(verdict.label))
+        .filter((verdict) => verdict.stage !== 'creation' || verdict.code !== 'config')
+        .map((verdict) => `${verdict.label}: ${verdict.code ?? verdict.outcome} at ${verdict.stage}`)
+      expect(early.size).toBeGreaterThanOrEqual(30)
+      expect(late).toEqual([])
     })
   }
 

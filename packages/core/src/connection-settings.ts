@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { firstControlCharacter } from './control-characters'
 import { RdsIamError } from './errors'
 import type { IamAuthOptions, SslOptions } from './types'
 
@@ -65,6 +66,14 @@ function checkUrlShape(url: string): void {
   if (typeof url !== 'string' || !/^postgres(?:ql)?:\/\//i.test(url)) {
     throw settingsError('The connection string does not start with postgres:// or postgresql://.', URL_HINT)
   }
+  // The URL parser drops tabs and line breaks and trims the rest, so the URL used would not be the one given.
+  const control = firstControlCharacter(url)
+  if (control !== undefined) {
+    throw settingsError(
+      `The connection string contains the control character ${control}.`,
+      `${URL_HINT} A value read from a file or the environment often keeps its line ending.`,
+    )
+  }
   // Decoding a malformed escape in the user or database would throw a raw URIError.
   try {
     decodeURIComponent(url)
@@ -96,7 +105,12 @@ export function readLibpqEnv(env: NodeJS.ProcessEnv = process.env): ConnectionSe
   }
 }
 
-function checkPort(text: string, subject: string, setting: string): number {
+/**
+ * A port given as text (a URL's, PGPORT, a driver config's `port: '5432'`): digits only, 1 to 65535, where
+ * `Number()` would also take ' 5432\n', '0x1538' or '5e3'.
+ * @example checkPort(config.port, '`port`', '`port`')
+ */
+export function checkPort(text: string, subject: string, setting: string): number {
   const port = Number(text)
   if (!/^\d+$/.test(text) || port < 1 || port > 65_535) {
     throw settingsError(

@@ -1,12 +1,14 @@
 import { createConfigMemo } from './config-memo'
 import {
   type ConnectionSettings,
+  checkPort,
   mergeConnectionSettings,
   parseConnectionUrl,
   readLibpqEnv,
 } from './connection-settings'
 import { createIamAuth } from './create-iam-auth'
 import { configError } from './errors'
+import { checkNoControlCharacters } from './options'
 import type { IamAuth, IamAuthOptions } from './types'
 
 /** The `iam` block of every adapter: everything of `createIamAuth` the driver's own config does not already say. */
@@ -28,10 +30,23 @@ export interface IamDriverOptions {
   iam?: IamOptions
 }
 
+/** A driver config's own host, port, user, database and ssl; a port may be text, as pg and postgres.js take it. */
+export interface ExplicitSettings extends Omit<ConnectionSettings, 'port'> {
+  port?: number | string
+}
+
+/** Options a user may write for a connection URL where the driver reads none, with where the URL goes instead. */
+export interface MisplacedUrl {
+  /** The options by name, as the user's config has them; a set one is refused. */
+  options: Record<string, unknown>
+  /** Where this driver takes its URL. */
+  hint: string
+}
+
 /** A driver config as an adapter reads it. */
 export interface DriverSettings {
   /** The config's own host, port, user, database and ssl. */
-  explicit: ConnectionSettings
+  explicit: ExplicitSettings
   /** Its connection URL, if it has one. */
   url?: string
   /**
@@ -40,6 +55,8 @@ export interface DriverSettings {
    */
   precedence: 'url' | 'explicit'
   iam?: IamOptions
+  /** Options that look like a connection URL but that this driver ignores, so a URL given there is not lost. */
+  misplacedUrl?: MisplacedUrl
   /**
    * The user's config object, for a factory that is called per request with the same one (`createClient` in a
    * handler): a later call for it gets the same DriverAuth while the config and the environment say the same.
@@ -67,6 +84,22 @@ export function driverConfig<T extends object>(config: T | undefined | null): Pa
   return config
 }
 
+// A port written as text is read as the drivers' URL parsers read one: digits only.
+function explicitSettings({ port, ...rest }: ExplicitSettings): ConnectionSettings {
+  return { ...rest, port: typeof port === 'string' ? checkPort(port, 'The `port` option', '`port`') : port }
+}
+
+function checkMisplacedUrl(misplaced: MisplacedUrl | undefined): void {
+  if (!misplaced) return
+  for (const [name, value] of Object.entries(misplaced.options)) {
+    if (value === undefined) continue
+    throw configError(
+      `\`${name}\` is not an option of this driver, so its URL would be ignored.`,
+      misplaced.hint,
+    )
+  }
+}
+
 /** What a driver needs besides its own options: the auth layer and the database to open. */
 export interface DriverAuth {
   auth: IamAuth
@@ -89,7 +122,10 @@ export function createDriverAuth(settings: DriverSettings): DriverAuth {
 // the user's own.
 const remembered = createConfigMemo<DriverAuth>()
 
-function makeDriverAuth({ explicit, url, precedence, iam = {} }: DriverSettings): DriverAuth {
+function makeDriverAuth(settings: DriverSettings): DriverAuth {
+  const { url, precedence, iam = {} } = settings
+  checkMisplacedUrl(settings.misplacedUrl)
+  const explicit = explicitSettings(settings.explicit)
   const fromUrl = url ? parseConnectionUrl(url) : {}
   const layers = precedence === 'url' ? [explicit, fromUrl] : [fromUrl, explicit]
   const merged = mergeConnectionSettings(readLibpqEnv(), ...layers)
@@ -102,6 +138,7 @@ function makeDriverAuth({ explicit, url, precedence, iam = {} }: DriverSettings)
       "Set `database` to e.g. 'app', or leave it out.",
     )
   }
+  if (database !== undefined) checkNoControlCharacters('database', database)
   if (!host) {
     throw configError(
       'No database host: neither the config, the connection string nor PGHOST names one.',

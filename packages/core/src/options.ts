@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { firstControlCharacter } from './control-characters'
 import { configError } from './errors'
 import { EXAMPLE_ENDPOINT } from './region'
 import { TOKEN_LIFETIME_MS } from './token-signer'
@@ -52,7 +53,10 @@ export function resolveOptions(options: IamAuthOptions): ResolvedOptions {
   return {
     host,
     port,
-    user: checkNonEmpty('user', options.user, "the database user granted rds_iam, e.g. user: 'app_user'"),
+    user: checkNoControlCharacters(
+      'user',
+      checkNonEmpty('user', options.user, "the database user granted rds_iam, e.g. user: 'app_user'"),
+    ),
     tokenHost: options.tokenHost === undefined ? host : checkHost('tokenHost', options.tokenHost),
     tokenPort: options.tokenPort === undefined ? port : checkPort('tokenPort', options.tokenPort),
     region: checkRegion(options.region),
@@ -90,8 +94,21 @@ function checkNonEmpty(name: string, value: unknown, expected: string): string {
   return value
 }
 
+/** Refuses a setting with a control character in it, naming which one and where it came from. */
+export function checkNoControlCharacters(name: string, value: string): string {
+  const found = firstControlCharacter(value)
+  if (found === undefined) return value
+  throw configError(
+    `\`${name}\` contains the control character ${found}.`,
+    `Remove it from \`${name}\` (or the variable or URL it came from): a value read from a file or the environment often keeps its line ending.`,
+  )
+}
+
 function checkHost(name: string, value: unknown): string {
-  const host = checkNonEmpty(name, value, `the database host name, e.g. '${EXAMPLE_ENDPOINT}'`)
+  const host = checkNoControlCharacters(
+    name,
+    checkNonEmpty(name, value, `the database host name, e.g. '${EXAMPLE_ENDPOINT}'`),
+  )
   const hint = `Set \`${name}\` to a bare host name or IP address, e.g. '${EXAMPLE_ENDPOINT}', and the port in \`${name === 'host' ? 'port' : 'tokenPort'}\`.`
   if (SCHEME.test(host)) throw configError(`\`${name}\` is a URL, not a host name.`, hint)
   if (/[/\s?#@]/.test(host)) throw configError(`\`${name}\` contains a path, query, space or user.`, hint)

@@ -65,7 +65,7 @@ function knexPgDialect(): typeof Knex.Client {
 export function iamConnection(config?: IamClientConfig): () => Promise<Knex.PgConnectionConfig> {
   const { iam, ssl, host, port, user, database: named, connectionString, ...pgOptions } = driverConfig(config)
   const { auth, database, urlParameters } = createDriverAuth({
-    explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
+    explicit: { host, port, user, database: named, ssl },
     url: connectionString,
     precedence: 'url',
     iam,

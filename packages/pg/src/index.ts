@@ -55,10 +55,14 @@ function resolveConfig(config: IamClientConfig | undefined, rememberFor?: object
     ...driverOptions
   } = driverConfig(config)
   const { auth, database, urlParameters } = createDriverAuth({
-    explicit: { host, port: port === undefined ? undefined : Number(port), user, database: named, ssl },
+    explicit: { host, port, user, database: named, ssl },
     url: connectionString,
     // pg parses the connection string over its config, so the URL wins.
     precedence: 'url',
+    misplacedUrl: {
+      options: { url: (driverOptions as { url?: unknown }).url },
+      hint: 'pg takes its URL as `connectionString`.',
+    },
     iam,
     rememberFor,
   })

@@ -33,9 +33,14 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
       ? [urlOrOptions, maybeOptions ?? NO_OPTIONS]
       : [undefined, urlOrOptions ?? NO_OPTIONS]
   const { iam, ssl, host, hostname, port, user, username, database: named, db, ...driverOptions } = options
+  const { connectionString, url: urlOption } = options as { connectionString?: unknown; url?: unknown }
   const { auth, database, urlParameters } = createDriverAuth({
     explicit: { host: host ?? hostname, port, user: user ?? username, database: named ?? db, ssl },
     url,
+    misplacedUrl: {
+      options: { connectionString, url: urlOption },
+      hint: 'postgres.js takes its URL as the first argument: createSql(url, options).',
+    },
     // postgres.js reads explicit options before the URL, so they win.
     precedence: 'explicit',
     iam,
