@@ -370,3 +370,45 @@ describe('createIamAuth secrets', () => {
     }
   })
 })
+
+// Issue 23: a changed secret key under the same access key id must not borrow the token the old one signed.
+describe('createIamAuth token cache key', () => {
+  const withSecret = (secretAccessKey: string, sessionToken?: string) =>
+    authWith({
+      credentials: { ...FAKE_IDENTITY, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    })
+
+  it('signs anew for the same access key id with another secret key, and reuses the token for the same one', async () => {
+    const first = withSecret(FAKE_IDENTITY.secretAccessKey)
+    const right = await first.auth.getToken()
+    const wrong = withSecret('a-wrong-secret-key-for-the-same-key-id00')
+    const signedWithWrong = await wrong.auth.getToken()
+    expect(wrong.generations()).toBe(1)
+    expect(signedWithWrong).not.toBe(right)
+    const same = withSecret(FAKE_IDENTITY.secretAccessKey)
+    expect(await same.auth.getToken()).toBe(right)
+    expect(same.generations()).toBe(0)
+  })
+
+  it('signs anew when only the session token changed, as an ASIA key id can keep it', async () => {
+    const first = withSecret(FAKE_IDENTITY.secretAccessKey, 'session-one')
+    await first.auth.getToken()
+    const rotated = withSecret(FAKE_IDENTITY.secretAccessKey, 'session-two')
+    await rotated.auth.getToken()
+    expect(rotated.generations()).toBe(1)
+  })
+
+  it('keeps the secret key and its fingerprint out of the events', async () => {
+    const { auth, events } = withSecret(FAKE_IDENTITY.secretAccessKey)
+    await auth.getToken()
+    const shown = JSON.stringify(events)
+    expect(shown).not.toContain(FAKE_IDENTITY.secretAccessKey)
+    expect(Object.keys(eventsOfType(events, 'token-generated')[0]?.key ?? {}).sort()).toEqual([
+      'accessKeyId',
+      'region',
+      'tokenHost',
+      'tokenPort',
+      'user',
+    ])
+  })
+})

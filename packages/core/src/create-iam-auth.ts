@@ -3,6 +3,7 @@ import { exposeAbort, exposeAttempts } from './connect-attempt'
 import { createCredentialSource } from './credentials'
 import { toErrorLike } from './errors'
 import { createEventEmitter } from './events'
+import { identityFingerprint } from './identity-fingerprint'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
 import { createRetry, type TrackedAttempt } from './retry'
@@ -81,17 +82,27 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     })
   }
 
+  // The fingerprint of the identity the current slot was made for: a changed secret or session token needs another.
+  let currentFingerprint: string | undefined
+
   function slotFor(regionName: string, identity: AwsCredentialIdentity): CacheSlot {
+    const fingerprint = identityFingerprint(identity)
     const { key } = current ?? {}
-    const same = key !== undefined && key.region === regionName && key.accessKeyId === identity.accessKeyId
+    const same =
+      key !== undefined &&
+      key.region === regionName &&
+      key.accessKeyId === identity.accessKeyId &&
+      fingerprint === currentFingerprint
     if (same && current) return current
-    return cache.slot({
+    currentFingerprint = fingerprint
+    const tokenKey = {
       tokenHost,
       tokenPort,
       user: tokenUser,
       region: regionName,
       accessKeyId: identity.accessKeyId,
-    })
+    }
+    return cache.slot(tokenKey, fingerprint)
   }
 
   // `waitMs`: what is left of the caller's connect timeout, the most it waits for credentials.

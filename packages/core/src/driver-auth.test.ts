@@ -139,3 +139,51 @@ describe('createDriverAuth for a config made into clients per request', () => {
     expect(createDriverAuth(settings).auth).not.toBe(createDriverAuth(settings).auth)
   })
 })
+
+describe('createDriverAuth refuses what would be misread, at creation', () => {
+  const settings = { explicit: { host: endpoint, user: 'app' }, precedence: 'url' as const }
+
+  it.each([
+    ['a database with a NUL', { explicit: { ...settings.explicit, database: 'app\u0000' } }, 'U+0000'],
+    ['a database from the URL with CR LF', { url: `postgres://app@${endpoint}/app%0D%0A` }, 'U+000D'],
+    ['a user from the URL with an escaped NUL', { url: `postgres://app%00@${endpoint}/app` }, 'U+0000'],
+    [
+      'a host from the URL query with a line feed',
+      { url: `postgres://app@${endpoint}/app?host=x%0A` },
+      'U+000A',
+    ],
+    ['a URL with a raw line break', { url: `postgres://app@${endpoint}/app\n` }, 'U+000A'],
+    ['a port given as text with a line feed', { explicit: { ...settings.explicit, port: '5432\n' } }, '5432'],
+    ['a port given as hexadecimal text', { explicit: { ...settings.explicit, port: '0x1538' } }, '0x1538'],
+  ])('%s', (_what, changed, named) => {
+    expect(() => createDriverAuth({ ...settings, ...changed })).toThrow(
+      expect.objectContaining({ code: 'config', message: expect.stringContaining(named) }),
+    )
+  })
+
+  it('reads a port given as digits', () => {
+    const { auth } = createDriverAuth({ ...settings, explicit: { ...settings.explicit, port: '6543' } })
+    expect(auth.port).toBe(6543)
+  })
+
+  it('refuses a URL under an option the driver ignores, saying where it goes, and not quoting it', () => {
+    const url = `mysql://app:hunter2@${endpoint}/app`
+    const misplacedUrl = { options: { connectionString: url }, hint: 'Pass it as the first argument.' }
+    const failure = (() => {
+      try {
+        createDriverAuth({ ...settings, misplacedUrl })
+      } catch (error) {
+        return error as Error
+      }
+    })()
+    expect(failure).toMatchObject({
+      code: 'config',
+      message: expect.stringContaining('`connectionString` is not an option of this driver'),
+      hint: 'Pass it as the first argument.',
+    })
+    expect(failure?.message).not.toContain('hunter2')
+    expect(() =>
+      createDriverAuth({ ...settings, misplacedUrl: { ...misplacedUrl, options: {} } }),
+    ).not.toThrow()
+  })
+})

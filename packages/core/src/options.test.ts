@@ -96,3 +96,29 @@ describe('resolveOptions', () => {
     })
   })
 })
+
+describe('resolveOptions: control characters and the credentials bound', () => {
+  it.each([
+    ['host', { host: `${RDS_HOST}\u0000evil.example.com` }, 'U+0000'],
+    ['host', { host: `${RDS_HOST}\r\n` }, 'U+000D'],
+    ['tokenHost', { tokenHost: `${RDS_HOST}\u007f` }, 'U+007F'],
+    ['user', { user: 'app_user\n' }, 'U+000A'],
+    ['user', { user: '\u001bapp_user' }, 'U+001B'],
+  ])('refuses %s with a control character, naming it', (name, options, found) => {
+    expect(configFailure({ ...base, ...options })).toMatchObject({
+      code: 'config',
+      message: expect.stringContaining(`\`${name}\` contains the control character ${found}.`),
+    })
+  })
+
+  it('bounds credentials by 5 s unless told otherwise, and refuses a bound that is no bound', () => {
+    expect(resolveOptions(base).credentialsTimeoutMs).toBe(5_000)
+    expect(resolveOptions({ ...base, credentialsTimeoutMs: 250 }).credentialsTimeoutMs).toBe(250)
+    for (const credentialsTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5000', 2 ** 31]) {
+      expect(configFailure({ ...base, credentialsTimeoutMs })).toMatchObject({
+        code: 'config',
+        message: expect.stringContaining('`credentialsTimeoutMs` must be a number of milliseconds above 0'),
+      })
+    }
+  })
+})

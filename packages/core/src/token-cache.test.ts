@@ -47,7 +47,7 @@ function harness(
     maxEntries: options.maxEntries ?? 100,
   })
   const get = (key: TokenKey, generateWith: () => Promise<SignedToken>): Promise<string> =>
-    cache.get(cache.slot(key), generateWith).then((signed) => signed.token)
+    cache.get(cache.slot(key, 'fingerprint'), generateWith).then((signed) => signed.token)
   return { clock, events, cache, get, generations: () => count, generate }
 }
 
@@ -75,7 +75,7 @@ describe('token cache', () => {
     await h.get(key, h.generate)
     h.clock.advance(LIFETIME - MINUTE)
     await expect(h.get(key, h.generate)).resolves.toBe('token-1')
-    expect(h.cache.peek(h.cache.slot(key))?.token).toBe('token-1')
+    expect(h.cache.peek(h.cache.slot(key, 'fingerprint'))?.token).toBe('token-1')
     expect(h.generations()).toBe(1)
     expect(h.events.map((event) => event.type)).toEqual(['token-generated'])
   })
@@ -84,13 +84,13 @@ describe('token cache', () => {
     const h = harness()
     await h.get(key, h.generate)
     h.clock.advance(LIFETIME - MINUTE + 1)
-    expect(h.cache.peek(h.cache.slot(key))).toBeUndefined()
+    expect(h.cache.peek(h.cache.slot(key, 'fingerprint'))).toBeUndefined()
     await expect(h.get(key, h.generate)).resolves.toBe('token-2')
   })
 
   it('refresh() makes a new token while the old one is still usable, once for concurrent callers', async () => {
     const h = harness()
-    const slot = h.cache.slot(key)
+    const slot = h.cache.slot(key, 'fingerprint')
     await h.get(key, h.generate)
     const refreshes = await Promise.all([
       h.cache.refresh(slot, h.generate),
@@ -107,7 +107,7 @@ describe('token cache', () => {
     const failing = async (): Promise<SignedToken> => {
       throw new Error('network down')
     }
-    await expect(h.cache.refresh(h.cache.slot(key), failing)).rejects.toThrow('network down')
+    await expect(h.cache.refresh(h.cache.slot(key, 'fingerprint'), failing)).rejects.toThrow('network down')
     await expect(h.get(key, h.generate)).resolves.toBe('token-1')
   })
 
@@ -133,19 +133,19 @@ describe('token cache', () => {
   it('invalidate() drops the token, so the next caller gets a new one', async () => {
     const h = harness()
     await h.get(key, h.generate)
-    h.cache.invalidate(h.cache.slot(key))
+    h.cache.invalidate(h.cache.slot(key, 'fingerprint'))
     await expect(h.get(key, h.generate)).resolves.toBe('token-2')
     expect(eventsOfType(h.events, 'token-invalidated')).toEqual([{ type: 'token-invalidated', key }])
-    h.cache.invalidate(h.cache.slot({ ...key, user: 'nobody' }))
+    h.cache.invalidate(h.cache.slot({ ...key, user: 'nobody' }, 'fingerprint'))
     expect(eventsOfType(h.events, 'token-invalidated')).toHaveLength(1)
   })
 
   it('given the rejected token, drops it only while it is still the cached one', async () => {
     const h = harness()
-    const rejected = await h.cache.get(h.cache.slot(key), h.generate)
-    h.cache.invalidate(h.cache.slot(key), rejected)
+    const rejected = await h.cache.get(h.cache.slot(key, 'fingerprint'), h.generate)
+    h.cache.invalidate(h.cache.slot(key, 'fingerprint'), rejected)
     const replacement = await h.get(key, h.generate)
-    h.cache.invalidate(h.cache.slot(key), rejected)
+    h.cache.invalidate(h.cache.slot(key, 'fingerprint'), rejected)
     await expect(h.get(key, h.generate)).resolves.toBe(replacement)
     expect(eventsOfType(h.events, 'token-invalidated')).toHaveLength(1)
     expect(h.generations()).toBe(2)
@@ -153,11 +153,11 @@ describe('token cache', () => {
 
   it('given the rejected token, keeps a replacement that is still being generated', async () => {
     const h = harness()
-    const rejected = await h.cache.get(h.cache.slot(key), h.generate)
-    h.cache.invalidate(h.cache.slot(key), rejected)
+    const rejected = await h.cache.get(h.cache.slot(key, 'fingerprint'), h.generate)
+    h.cache.invalidate(h.cache.slot(key, 'fingerprint'), rejected)
     const gate = deferred<SignedToken>()
     const replacement = h.get(key, () => gate.promise)
-    h.cache.invalidate(h.cache.slot(key), rejected)
+    h.cache.invalidate(h.cache.slot(key, 'fingerprint'), rejected)
     const waiting = h.get(key, h.generate)
     gate.resolve({ token: 'replacement', expiresAt: h.clock.now() + LIFETIME })
     await expect(Promise.all([replacement, waiting])).resolves.toEqual(['replacement', 'replacement'])
@@ -167,7 +167,7 @@ describe('token cache', () => {
     const h = harness()
     const gate = deferred<SignedToken>()
     const early = h.get(key, () => gate.promise)
-    h.cache.invalidate(h.cache.slot(key))
+    h.cache.invalidate(h.cache.slot(key, 'fingerprint'))
     const late = h.get(key, h.generate)
     gate.resolve({ token: 'in-flight', expiresAt: h.clock.now() + LIFETIME })
     await expect(early).resolves.toBe('in-flight')

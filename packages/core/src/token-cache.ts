@@ -3,7 +3,10 @@ import type { EmitEvent } from './events'
 import type { SignedToken } from './token-signer'
 import type { Clock, TokenCacheOptions, TokenKey } from './types'
 
-/** A key together with its serialised form, computed once rather than on every lookup. */
+/**
+ * A key together with its serialised form, computed once rather than on every lookup. The form includes the
+ * fingerprint of the secret key and session token, which the key (shown in events) leaves out.
+ */
 export interface CacheSlot {
   readonly key: TokenKey
   readonly id: string
@@ -29,7 +32,7 @@ export interface TokenCacheSettings extends Required<TokenCacheOptions> {
 }
 
 export interface TokenCache {
-  slot(key: TokenKey): CacheSlot
+  slot(key: TokenKey, fingerprint: string): CacheSlot
   /** The slot's token when it can be handed out now; no waiting, no events. */
   peek(slot: CacheSlot): SignedToken | undefined
   /** A usable token: the cached one, else one generation shared by every concurrent caller. */
@@ -115,7 +118,7 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
   }
 
   return {
-    slot: (key) => ({ key, id: cacheId(key) }),
+    slot: (key, fingerprint) => ({ key, id: cacheId(key, fingerprint) }),
     peek(slot) {
       const token = store.entries.get(slot.id)?.token
       return usable(token) ? token : undefined
@@ -144,6 +147,6 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
   }
 }
 
-function cacheId(key: TokenKey): string {
-  return JSON.stringify([key.tokenHost, key.tokenPort, key.user, key.region, key.accessKeyId])
+function cacheId(key: TokenKey, fingerprint: string): string {
+  return JSON.stringify([key.tokenHost, key.tokenPort, key.user, key.region, key.accessKeyId, fingerprint])
 }

@@ -109,12 +109,28 @@ describe('failure paths', () => {
       const error = await iamPool.query('select 1').catch((failure: unknown) => failure)
       // Seconds, not the 10 s throttle budget: generous for a loaded machine, far below what a retry would take.
       expect(performance.now() - started).toBeLessThan(2_500)
-      expect(error).toBeInstanceOf(Error)
-      expect(error).not.toMatchObject({ code: 'throttled' })
+      // pg-pool's own "Connection terminated due to connection timeout" comes out as an RdsIamError.
+      expect(error).toBeInstanceOf(RdsIamError)
+      expect(error).toMatchObject({ code: 'network', message: expect.stringContaining('connection timeout') })
       expect(iamPool.totalCount).toBe(0)
     } finally {
       emulator.delayAuth(0)
     }
+  })
+
+  it('reports connectionTimeoutMillis running out while credentials are awaited as credentials, for Pool and Client', async () => {
+    const iam = { ...iamBlock(), credentials: () => new Promise<never>(() => {}) }
+    const iamPool = pool({ ...baseConfig(), iam, connectionTimeoutMillis: 500 })
+    const client = createClient({ ...baseConfig(), iam, connectionTimeoutMillis: 500 })
+    for (const connecting of [iamPool.query('select 1'), client.connect()]) {
+      const error = await connecting.catch((failure: unknown) => failure)
+      expect(error).toBeInstanceOf(RdsIamError)
+      expect(error).toMatchObject({
+        code: 'credentials',
+        message: expect.stringContaining('the `credentials` provider (iam.credentials)'),
+      })
+    }
+    expect(iamPool.totalCount).toBe(0)
   })
 
   it('hands pool.connect(callback) a done function on failure too, as pg does', async () => {
@@ -149,6 +165,29 @@ describe('failure paths', () => {
     const shown = inspect(iamPool, { depth: 12, showHidden: true })
     expect(shown).not.toContain('X-Amz-Signature=')
     expect(shown).not.toContain(emulator.credentials.secretAccessKey)
+  })
+})
+
+describe('credentials changed at run time', () => {
+  // Issue 23: the token cached for an access key id is not handed to a pool whose secret key is another.
+  it('a new pool with the same AWS_ACCESS_KEY_ID but a wrong AWS_SECRET_ACCESS_KEY signs its own token, refused', async () => {
+    const { credentials, ...iam } = emulator.adapterOptions('iam_pg_user').iam
+    const config = (): IamPoolConfig => ({ ...emulator.adapterOptions('iam_pg_user'), iam })
+    vi.stubEnv('AWS_PROFILE', '')
+    vi.stubEnv('AWS_SESSION_TOKEN', '')
+    vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId)
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey)
+    try {
+      expect((await pool(config()).query('select 1 as one')).rows).toEqual([{ one: 1 }])
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'a-wrong-secret-access-key-for-this-key-id')
+      const error = await pool(config())
+        .query('select 1')
+        .catch((failure: unknown) => failure)
+      expect(error).toBeInstanceOf(RdsIamError)
+      expect(error).toMatchObject({ code: 'token-rejected' })
+    } finally {
+      vi.unstubAllEnvs()
+    }
   })
 })
 
