@@ -15,6 +15,8 @@ export interface ReliabilitySettings {
   credentialLifetimeMs: number
   /** R3: how long refuseNew, the provider outage and the throttle last (RDS_IAM_FAULT_SECONDS, default 2). */
   faultMs: number
+  /** R7: time between one restart or dropConnections and the next (RDS_IAM_FAILOVER_SECONDS, default 2). */
+  failoverIntervalMs: number
 }
 
 function positiveNumber(name: string, fallback: number): number {
@@ -46,5 +48,6 @@ export function readSettings(): ReliabilitySettings {
     rotationMs: secondsRange('RDS_IAM_ROTATION_SECONDS', '10-20'),
     credentialLifetimeMs: positiveNumber('RDS_IAM_CREDENTIAL_LIFETIME_SECONDS', 90) * 1000,
     faultMs: positiveNumber('RDS_IAM_FAULT_SECONDS', 2) * 1000,
+    failoverIntervalMs: positiveNumber('RDS_IAM_FAILOVER_SECONDS', 2) * 1000,
   }
 }

@@ -1,6 +1,7 @@
 import { createClient, createPool, type IamClientConfig, type IamPoolConfig } from '@rds-iam/pg'
 import { createSql, type IamSqlOptions } from '@rds-iam/postgres'
 import type pg from 'pg'
+import type postgres from 'postgres'
 
 /**
  * A config as a user writes it, in the suite's driver-neutral form: `host`, `port`, `user`, `database`, `ssl`,
@@ -51,16 +52,16 @@ export interface ReliabilityTarget {
   isDriverErrorAfterSend(error: unknown, phase: Phase): boolean
 }
 
-const SMOKE_QUERY = 'select 1 as one'
-const ignore = (): void => {}
+export const SMOKE_QUERY = 'select 1 as one'
+export const ignore = (): void => {}
 
 // Tuning is added to a config object; anything else (null, a number) goes to the adapter as the user wrote it.
-function tuned<T extends object>(config: UserConfig, driverTuning: T): unknown {
+export function tuned<T extends object>(config: UserConfig, driverTuning: T): unknown {
   const isObject = typeof config === 'object' && config !== null && !Array.isArray(config)
   return isObject ? { ...driverTuning, ...config } : config
 }
 
-function pgTuning({ max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }: Tuning) {
+export function pgTuning({ max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }: Tuning) {
   return {
     max,
     idleTimeoutMillis: idleTimeoutMs,
@@ -98,25 +99,61 @@ function pgCycles<C extends pg.Client | pg.PoolClient>(
   }
 }
 
+/** A session on a pg Pool: what a real app does with one, listening for the errors of idle and checked-out clients. */
+export function poolSession(pool: pg.Pool): Session {
+  // An idle connection the server drops is pg-pool's to discard; a real app listens the same way.
+  pool.on('error', ignore)
+  // A checked-out client has no listener of pg-pool's: a drop must fail its query, not the process.
+  pool.on('connect', (client) => client.on('error', ignore))
+  return {
+    // A client whose query failed is thrown away rather than handed to the next worker.
+    ...pgCycles(
+      () => pool.connect(),
+      async (client, failed) => client.release(failed || undefined),
+    ),
+    reachable: () => [pool],
+    end: () => pool.end(),
+  }
+}
+
 export const pgPoolTarget: ReliabilityTarget = {
   name: 'pg Pool',
-  open(config, tuning) {
-    const pool = createPool(tuned(config, pgTuning(tuning)) as IamPoolConfig)
-    // An idle connection the server drops is pg-pool's to discard; a real app listens the same way.
-    pool.on('error', ignore)
-    // A checked-out client has no listener of pg-pool's: a drop must fail its query, not the process.
-    pool.on('connect', (client) => client.on('error', ignore))
-    return {
-      // A client whose query failed is thrown away rather than handed to the next worker.
-      ...pgCycles(
-        () => pool.connect(),
-        async (client, failed) => client.release(failed || undefined),
-      ),
-      reachable: () => [pool],
-      end: () => pool.end(),
-    }
-  },
+  open: (config, tuning) => poolSession(createPool(tuned(config, pgTuning(tuning)) as IamPoolConfig)),
   isDriverErrorAfterSend: (_error, phase) => phase === 'sent',
+}
+
+/**
+ * A session of one pg.Client per cycle. A pg.Client connects once, so each cycle makes a new one; the first is made
+ * here, where a user makes it, so that a bad config is refused at creation when the adapter refuses it there.
+ */
+export function clientSession(createClient: () => pg.Client): Session {
+  let unused: pg.Client | undefined = createClient()
+  const firstClient = unused
+  const live = new Set<pg.Client>()
+  const connect = async (): Promise<pg.Client> => {
+    const client = unused ?? createClient()
+    unused = undefined
+    client.on('error', ignore)
+    live.add(client)
+    try {
+      await client.connect()
+    } catch (error) {
+      live.delete(client)
+      throw error
+    }
+    return client
+  }
+  const close = async (client: pg.Client): Promise<void> => {
+    live.delete(client)
+    await client.end().catch(ignore)
+  }
+  return {
+    ...pgCycles(connect, close),
+    reachable: () => [firstClient, ...live],
+    end: async () => {
+      await Promise.all([...live].map(close))
+    },
+  }
 }
 
 export const pgClientTarget: ReliabilityTarget = {
@@ -124,35 +161,7 @@ export const pgClientTarget: ReliabilityTarget = {
   open(config, tuning) {
     const { connectionTimeoutMillis } = pgTuning(tuning)
     const clientConfig = tuned(config, { connectionTimeoutMillis }) as IamClientConfig
-    // A pg.Client connects once, so each cycle makes a new one; the first is made here, where a user makes it,
-    // so that a bad config is refused at creation when the adapter refuses it there.
-    let unused: pg.Client | undefined = createClient(clientConfig)
-    const firstClient = unused
-    const live = new Set<pg.Client>()
-    const connect = async (): Promise<pg.Client> => {
-      const client = unused ?? createClient(clientConfig)
-      unused = undefined
-      client.on('error', ignore)
-      live.add(client)
-      try {
-        await client.connect()
-      } catch (error) {
-        live.delete(client)
-        throw error
-      }
-      return client
-    }
-    const close = async (client: pg.Client): Promise<void> => {
-      live.delete(client)
-      await client.end().catch(ignore)
-    }
-    return {
-      ...pgCycles(connect, close),
-      reachable: () => [firstClient, ...live],
-      end: async () => {
-        await Promise.all([...live].map(close))
-      },
-    }
+    return clientSession(() => createClient(clientConfig))
   },
   isDriverErrorAfterSend: (_error, phase) => phase === 'sent',
 }
@@ -160,57 +169,69 @@ export const pgClientTarget: ReliabilityTarget = {
 // What postgres.js reports when the connection of a query it had written goes away.
 const POSTGRES_LOST_CONNECTION = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED'])
 
+/** postgres.js's names for the suite's tuning. */
+export function postgresTuning({ max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }: Tuning) {
+  return {
+    max,
+    idle_timeout: idleTimeoutMs / 1000,
+    connect_timeout: connectTimeoutMs / 1000,
+    ...(lifetimeMs === undefined ? {} : { max_lifetime: lifetimeMs / 1000 }),
+    onnotice: ignore,
+  }
+}
+
+/** A session on a postgres.js `sql`, whose connect and query are one call. */
+export function sqlSession(sql: postgres.Sql): Session {
+  return {
+    async cycle() {
+      try {
+        await sql.unsafe(SMOKE_QUERY)
+        return { ok: true }
+      } catch (error) {
+        return { ok: false, phase: 'unknown', error }
+      }
+    },
+    // A transaction holds its connection until released; `sql.begin` goes through the adapter's retry.
+    hold: () =>
+      new Promise<HeldConnection>((resolveHeld, rejectHeld) => {
+        let release = ignore
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const transaction = sql.begin(async (tx) => {
+          resolveHeld({
+            reachable: [tx],
+            release: async () => {
+              release()
+              await transaction
+            },
+          })
+          await released
+        })
+        transaction.catch(rejectHeld)
+      }),
+    reachable: () => [sql],
+    end: () => sql.end({ timeout: 1 }),
+  }
+}
+
+/** Whether a postgres.js error says the connection of a query it had written went away. */
+export const isPostgresLostConnection = (error: unknown): boolean =>
+  POSTGRES_LOST_CONNECTION.has((error as { code?: unknown })?.code as string)
+
 export const postgresTarget: ReliabilityTarget = {
   name: 'postgres',
-  open(config, { max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }) {
-    const driverTuning = {
-      max,
-      idle_timeout: idleTimeoutMs / 1000,
-      connect_timeout: connectTimeoutMs / 1000,
-      ...(lifetimeMs === undefined ? {} : { max_lifetime: lifetimeMs / 1000 }),
-      onnotice: ignore,
-    }
-    const options = tuned(config, driverTuning)
+  open(config, tuning) {
+    const options = tuned(config, postgresTuning(tuning))
     const { connectionString, ...rest } = (options ?? {}) as { connectionString?: unknown }
     // A URL goes where postgres.js users put it: first, with the options after it.
-    const sql =
+    return sqlSession(
       options !== null && typeof options === 'object' && 'connectionString' in options
         ? createSql(connectionString as string, rest as IamSqlOptions)
-        : createSql(options as IamSqlOptions)
-    return {
-      async cycle() {
-        try {
-          await sql.unsafe(SMOKE_QUERY)
-          return { ok: true }
-        } catch (error) {
-          return { ok: false, phase: 'unknown', error }
-        }
-      },
-      // A transaction holds its connection until released; `sql.begin` goes through the adapter's retry.
-      hold: () =>
-        new Promise<HeldConnection>((resolveHeld, rejectHeld) => {
-          let release = ignore
-          const released = new Promise<void>((resolve) => {
-            release = resolve
-          })
-          const transaction = sql.begin(async (tx) => {
-            resolveHeld({
-              reachable: [tx],
-              release: async () => {
-                release()
-                await transaction
-              },
-            })
-            await released
-          })
-          transaction.catch(rejectHeld)
-        }),
-      reachable: () => [sql],
-      end: () => sql.end({ timeout: 1 }),
-    }
+        : createSql(options as IamSqlOptions),
+    )
   },
-  isDriverErrorAfterSend: (error) =>
-    POSTGRES_LOST_CONNECTION.has((error as { code?: unknown })?.code as string),
+  isDriverErrorAfterSend: isPostgresLostConnection,
 }
 
 export const targets: readonly ReliabilityTarget[] = [pgPoolTarget, pgClientTarget, postgresTarget]

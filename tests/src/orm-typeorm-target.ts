@@ -9,6 +9,21 @@ interface PostgresDriverPools {
 }
 
 /**
+ * Initializes `dataSource` at its first use; one whose initialize failed stays uninitialized, so the next use
+ * initializes again.
+ */
+export function initializeOnDemand(dataSource: DataSource): () => Promise<DataSource> {
+  let initializing: Promise<DataSource> | undefined
+  return () => {
+    initializing ??= dataSource.initialize().catch((error: unknown) => {
+      initializing = undefined
+      throw error
+    })
+    return initializing
+  }
+}
+
+/**
  * The conformance suite through a real TypeORM DataSource. `initialize()` opens the writer pool and checks one
  * connection out; a DataSource whose initialize failed stays uninitialized, so the next use initializes again.
  */
@@ -17,14 +32,7 @@ export function typeormTarget(name: string): ConformanceTarget {
     name,
     createPool: ({ max, user, ...config }) => {
       const dataSource = createDataSource({ type: 'postgres', ...config, username: user, poolSize: max })
-      let initializing: Promise<DataSource> | undefined
-      const ready = (): Promise<DataSource> => {
-        initializing ??= dataSource.initialize().catch((error: unknown) => {
-          initializing = undefined
-          throw error
-        })
-        return initializing
-      }
+      const ready = initializeOnDemand(dataSource)
       return {
         // The options TypeORM keeps (its DataSource refers to itself, which JSON cannot show).
         driver: dataSource.options,

@@ -2,6 +2,7 @@ import type { IamDriverOptions } from '@rds-iam/core'
 import { createDriverAuth, createSharedTls } from '@rds-iam/core/adapter'
 import postgres from 'postgres'
 import { withConnectRetry } from './query-retry'
+import { choseBackoff, reconnectBackoff } from './reconnect-backoff'
 import { createSocketFactory } from './socket-factory'
 
 export * from '@rds-iam/core'
@@ -52,6 +53,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   const sockets = createSocketFactory(auth, tls, () => connectTimeoutMs)
   // postgres.js documents `socket` (a factory, awaited per connect) but leaves it out of its types.
   const connectionOptions = {
+    ...(choseBackoff(driverOptions, urlParameters) ? {} : { backoff: reconnectBackoff }),
     ...driverOptions,
     host: auth.host,
     port: auth.port,
