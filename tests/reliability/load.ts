@@ -135,13 +135,38 @@ export function summarize(scenario: string, target: ReliabilityTarget, tally: Ta
 export interface ProcessWatch {
   unhandled(): number
   samples(): string[]
+  /** How often each failure that `knownUpstream` named happened; these are not among `unhandled` or `samples`. */
+  known(): Record<string, number>
   stop(): void
 }
 
-export function watchProcess(): ProcessWatch {
+// postgres.js 3.4 starts its array-types query on each new connection and drops that promise (porsager/postgres
+// #1192): a reset during it rejects with nobody listening, whoever made the connection. The error carries the query
+// it failed, so it is told apart from anything else, and counted rather than hidden.
+const ARRAY_TYPES_QUERY = /from pg_catalog\.pg_type/
+
+/** Names an unhandled failure that a driver's own bug raises whatever rds-iam does; undefined for any other. */
+export function knownUpstream(error: unknown): string | undefined {
+  const query = (error as { query?: unknown } | null)?.query
+  return typeof query === 'string' && ARRAY_TYPES_QUERY.test(query)
+    ? "postgres.js's dropped array-types fetch (porsager/postgres#1192)"
+    : undefined
+}
+
+/**
+ * @param knownUpstream names a failure that a driver's own bug raises whatever rds-iam does, so a scenario that runs
+ * the plain driver beside the adapter can count it apart; undefined for anything else
+ */
+export function watchProcess(knownUpstream?: (error: unknown) => string | undefined): ProcessWatch {
   const seen: string[] = []
+  const known: Record<string, number> = {}
   // The first frames of the stack say whose socket or promise it was: the adapter, the driver or the emulator.
   const onFailure = (error: unknown): void => {
+    const name = knownUpstream?.(error)
+    if (name !== undefined) {
+      known[name] = (known[name] ?? 0) + 1
+      return
+    }
     const frames = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 4) : []
     seen.push(redact([describeFailure(error), ...frames.map((frame) => frame.trim())].join(' | ')))
   }
@@ -150,6 +175,7 @@ export function watchProcess(): ProcessWatch {
   return {
     unhandled: () => seen.length,
     samples: () => seen.slice(0, SAMPLE_LIMIT),
+    known: () => ({ ...known }),
     stop: () => {
       process.off('unhandledRejection', onFailure)
       process.off('uncaughtException', onFailure)

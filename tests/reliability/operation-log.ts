@@ -1,3 +1,4 @@
+import { describeFailure } from './load'
 import type { Session } from './targets'
 
 /** The faults of a scenario in the order they started, on the clock the operation logs read. */
@@ -17,6 +18,8 @@ export interface OperationLog {
   watch(session: Session): Session
   /** The longest any operation took, counting one still pending as lasting until now. */
   slowestMs(): number
+  /** How the slowest finished operation ended: `ok`, or its error. */
+  slowestOutcome(): string
   /** Failed operations that ended after each fault and before the next. */
   failuresPerFault(): number[]
   /** Failures that ended before the first fault. */
@@ -27,6 +30,7 @@ export interface OperationLog {
 
 export function createOperationLog(timeline: FaultTimeline): OperationLog {
   let slowest = 0
+  let slowestOutcome = 'none'
   const pending = new Set<number>()
   const ended: { startedAt: number; endedAt: number; ok: boolean }[] = []
   // The index of the last fault started at or before `time`, -1 before the first.
@@ -40,12 +44,16 @@ export function createOperationLog(timeline: FaultTimeline): OperationLog {
         const result = await session.cycle()
         const endedAt = performance.now()
         pending.delete(startedAt)
-        slowest = Math.max(slowest, endedAt - startedAt)
+        if (endedAt - startedAt > slowest) {
+          slowest = endedAt - startedAt
+          slowestOutcome = result.ok ? 'ok' : describeFailure(result.error).slice(0, 120)
+        }
         ended.push({ startedAt, endedAt, ok: result.ok })
         return result
       },
     }),
     slowestMs: () => Math.max(slowest, ...[...pending].map((startedAt) => performance.now() - startedAt)),
+    slowestOutcome: () => slowestOutcome,
     failuresPerFault: () =>
       timeline.faults.map((_, index) => ended.filter((op) => !op.ok && faultAt(op.endedAt) === index).length),
     failuresBeforeFaults: () => ended.filter((op) => !op.ok && faultAt(op.endedAt) === -1).length,

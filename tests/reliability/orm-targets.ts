@@ -52,6 +52,8 @@ export function knexTuning({ max, idleTimeoutMs, connectTimeoutMs }: Tuning) {
     connection: { connectionTimeoutMillis: connectTimeoutMs },
     pool: { min: 0, max, idleTimeoutMillis: idleTimeoutMs },
     acquireConnectionTimeout: connectTimeoutMs,
+    // Knex warns on the console about every connection a drop disposed of.
+    log: { warn: ignore, error: ignore, deprecate: ignore, debug: ignore },
   }
 }
 

@@ -179,6 +179,26 @@ describe('settings', () => {
     const sql = open(createSql(url, { ...rest, user }))
     expect(await sql`select current_user as who`).toEqual([{ who: 'pgjs_adapter_user' }])
   })
+
+  it('waits at most 2 s to reconnect after errors, unless options, the URL or PGBACKOFF choose the delay', () => {
+    const delayOf = (sql: postgres.Sql, retries: number): number => {
+      const { backoff } = sql.options as unknown as { backoff: number | ((retries: number) => number) }
+      return typeof backoff === 'function' ? backoff(retries) : backoff
+    }
+    const byDefault = open(createSql(options()))
+    // postgres.js's own delay reaches 10-20 s once about 8 connections closed with an error (a failover of max 8).
+    const delays = Array.from({ length: 40 }, (_, retries) => delayOf(byDefault, retries % 20))
+    expect(Math.max(...delays)).toBeLessThanOrEqual(2)
+    expect(Math.max(...delays)).toBeGreaterThanOrEqual(1)
+    expect(delayOf(byDefault, 1)).toBeLessThan(0.04)
+
+    expect(delayOf(open(createSql({ ...options(), backoff: () => 5 })), 8)).toBe(5)
+    const url = `postgres://pgjs_adapter_user@${emulator.host}:${emulator.port}/postgres?backoff=3`
+    const { host, port, user, ...rest } = options()
+    expect(delayOf(open(createSql(url, rest)), 8)).toBe(3)
+    vi.stubEnv('PGBACKOFF', '4')
+    expect(delayOf(open(createSql(options())), 8)).toBe(4)
+  })
 })
 
 describe('the query path', () => {
