@@ -209,13 +209,12 @@ describe('R7 restarts and dropped connections under load', () => {
   for (const target of adapters) {
     it(`${target.name}: no operation waits longer than its connect timeout plus one retry budget (${BOUND_MS} ms)`, () => {
       const { log, tally } = ours.get(target)!
-      expect({ hung: tally.counts.hung, withinBound: log.slowestMs() <= BOUND_MS }).toEqual({
-        hung: 0,
-        withinBound: true,
-      })
+      expect(tally.counts.hung).toBe(0)
+      // Fails with the slowest operation's time in the message.
+      expect(log.slowestMs()).toBeLessThanOrEqual(BOUND_MS)
     })
 
-    it(`${target.name}: recovers after every fault, re-signs nothing and leaves no session on the server`, () => {
+    it(`$target.name: recovers after every fault, re-signs nothing and leaves no session on the server`, () => {
       const { log, events, leaked, ended } = ours.get(target)!
       expect({
         recoveredAfterEveryFault: log.recoveryMs().every((time) => time !== undefined),
