@@ -9,6 +9,7 @@ import { createRegionResolver } from './region'
 import { createRetry, type TrackedAttempt } from './retry'
 import { sessionUserOf } from './session-user'
 import { resolveSsl } from './ssl'
+import { createTelemetry, type TokenSource } from './telemetry/create-telemetry'
 import { type CacheSlot, createTokenCache } from './token-cache'
 import { type SignedToken, signToken } from './token-signer'
 import type { AwsCredentialIdentity, GetTokenOptions, IamAuth, IamAuthOptions } from './types'
@@ -27,6 +28,7 @@ export interface IamAuthSummary {
 interface Handout {
   slot: CacheSlot
   token: SignedToken
+  source: TokenSource
 }
 
 // After a background refresh failed, the cached token keeps being served and the next refresh waits this long:
@@ -52,7 +54,13 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   // The role the session becomes, which RDS checks the token against.
   const tokenUser = sessionUserOf(user)
   const observed = options.onEvent !== undefined || options.logger !== undefined
-  const emit = createEventEmitter(options.onEvent, options.logger)
+  const telemetry = createTelemetry(() => ({
+    ...resolved,
+    database: options.database,
+    sslMode: tls.mode,
+    region: () => region.current,
+  }))
+  const emit = telemetry.observe(createEventEmitter(options.onEvent, options.logger))
   const tls = resolveSsl(options.ssl, tokenHost, emit)
   // The slot of the last token this auth handed out: the fast path looks only there.
   let current: CacheSlot | undefined
@@ -110,6 +118,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     const regionName = region.current ?? (await region.resolve())
     const identity = await credentials.resolve(waitMs)
     const slot = slotFor(regionName, identity)
+    const cached = background ? undefined : cache.peek(slot)
     const generate = async (): Promise<SignedToken> =>
       signToken({
         hostname: tokenHost,
@@ -121,7 +130,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       })
     const token = await (background ? cache.refresh(slot, generate) : cache.get(slot, generate))
     current = slot
-    return { slot, token }
+    return { slot, token, source: token === cached ? 'cache' : 'signed' }
   }
 
   function refreshInBackground(slot: CacheSlot, served: SignedToken): void {
@@ -141,7 +150,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
   }
 
   // The cached token needs no credentials, no region and no key: a provider outage does not touch it.
-  function handOut(waitMs?: number): Handout | Promise<Handout> {
+  const handOut = telemetry.traceHandout(handOutToken)
+  function handOutToken(waitMs?: number): Handout | Promise<Handout> {
     const slot = current
     const token = slot && cache.peek(slot)
     if (!slot || !token) return signFor(false, waitMs)
@@ -150,7 +160,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       refreshInBackground(slot, token)
     }
     if (observed) emit({ type: 'token-reused', key: slot.key, expiresAt: new Date(token.expiresAt) })
-    return { slot, token }
+    return { slot, token, source: 'cache' }
   }
 
   async function getToken(options: GetTokenOptions = {}): Promise<string> {
@@ -235,6 +245,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     [inspect.custom]: (_depth: number, inspectOptions: InspectOptions) =>
       `IamAuth ${inspect(summary(), inspectOptions)}`,
   }
+  auth.retry = telemetry.traceRetry(auth.retry)
   exposeAttempts(auth, startAttempt)
   return auth
 }

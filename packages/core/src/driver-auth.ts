@@ -12,7 +12,7 @@ import { checkNoControlCharacters } from './options'
 import type { IamAuth, IamAuthOptions } from './types'
 
 /** The `iam` block of every adapter: everything of `createIamAuth` the driver's own config does not already say. */
-export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
+export type IamOptions = Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'database' | 'ssl'>
 
 /** What every adapter accepts next to its driver's own options. */
 export interface IamDriverOptions {
@@ -153,7 +153,7 @@ function makeDriverAuth(settings: DriverSettings): DriverAuth {
   }
   // A refused ssl setting ('disable', false) goes through on purpose: createIamAuth names the refusal.
   return {
-    auth: createIamAuth({ ...iam, host, port, user, ssl: ssl as IamAuthOptions['ssl'] }),
+    auth: createIamAuth({ ...iam, host, port, user, database, ssl: ssl as IamAuthOptions['ssl'] }),
     database,
     urlParameters: fromUrl.parameters ?? {},
   }

@@ -165,6 +165,11 @@ export interface IamAuthOptions {
    */
   user: string
   /**
+   * The database, reported as `db.namespace` on OpenTelemetry spans and metrics; adapters pass the driver's.
+   * @example 'app'
+   */
+  database?: string
+  /**
    * AWS region of the database. Default: inferred from the token host, else `AWS_REGION` /
    * `AWS_DEFAULT_REGION`, else the profile's region.
    * @example 'eu-west-1'
