@@ -1,0 +1,201 @@
+import { createRequire } from 'node:module'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { context, SpanStatusCode, trace } from '@opentelemetry/api'
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { type Emulator, startEmulator } from '@rds-iam/emulator'
+import { createClient, createPool } from '@rds-iam/pg'
+import type pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { registerTestSdk, sumOf, type TestSdk } from '../packages/core/src/telemetry/test-sdk'
+import type { ConformanceTarget, TargetConfig, TargetPool } from './src/conformance-target'
+import { knexTarget } from './src/orm-knex-target'
+import { prismaAdapterTarget } from './src/orm-prisma-target'
+import { typeormTarget } from './src/orm-typeorm-target'
+import { pgClientTarget, pgPoolTarget } from './src/pg-targets'
+import { postgresTarget } from './src/postgres-target'
+
+// The SDK and instrumentation-pg as an application sets them up: registered globally, pg patched when required.
+const sdk: TestSdk = registerTestSdk()
+const instrumentation = new PgInstrumentation()
+const requireHere = createRequire(import.meta.url)
+requireHere('pg')
+createRequire(requireHere.resolve('pg'))('pg-pool')
+
+let emulator: Emulator
+const pools: Array<Pick<TargetPool, 'end'>> = []
+
+beforeAll(async () => {
+  emulator = await startEmulator({ upstream: inject('postgres') })
+})
+afterEach(async () => {
+  emulator.setTokenLifetime(900)
+  emulator.throttle(null)
+  await Promise.all(pools.splice(0).map((pool) => pool.end()))
+  await sdk.reset()
+})
+afterAll(async () => {
+  instrumentation.disable()
+  await sdk.shutdown()
+  await emulator?.close()
+})
+
+let users = 0
+async function iamUser(): Promise<string> {
+  const user = `otel_user_${++users}`
+  await emulator.createIamUser(user)
+  return user
+}
+
+function open(target: ConformanceTarget, user: string, retry = {}): TargetPool {
+  const { iam, ...options } = emulator.adapterOptions(user)
+  const config: TargetConfig = { ...options, iam: { ...iam, retry }, max: 3 }
+  const pool = target.createPool(config)
+  pools.push(pool)
+  return pool
+}
+
+async function openPgPool(): Promise<pg.Pool> {
+  const pool = createPool({ ...emulator.adapterOptions(await iamUser()), max: 1 })
+  pools.push(pool)
+  return pool
+}
+
+const named = (name: string): ReadableSpan[] => sdk.spans().filter((span) => span.name === name)
+const parentOf = (span: ReadableSpan | undefined): ReadableSpan | undefined =>
+  sdk.spans().find((candidate) => candidate.spanContext().spanId === span?.parentSpanContext?.spanId)
+
+// Everything the exporters received, as one string.
+async function exported(): Promise<string> {
+  const spans = sdk
+    .spans()
+    .map(({ name, attributes, events, status }) => ({ name, attributes, events, status }))
+  return JSON.stringify({ spans, metrics: await sdk.metrics() })
+}
+
+async function expectNoSecrets(): Promise<void> {
+  const shown = await exported()
+  expect(shown).toContain('rds_iam.sign_in')
+  expect(shown).not.toMatch(/X-Amz-Signature=(?!\[redacted\])/)
+  expect(shown).not.toContain('Action=connect')
+  expect(shown).not.toContain(emulator.credentials.secretAccessKey)
+}
+
+const targets = [
+  pgPoolTarget('pg Pool'),
+  pgClientTarget('pg Client'),
+  postgresTarget('postgres.js'),
+  knexTarget('Knex'),
+  typeormTarget('TypeORM'),
+  prismaAdapterTarget('Prisma'),
+]
+
+describe.each(targets)('$name with the OpenTelemetry SDK', (target) => {
+  it('an expired token: the retry is a sign-in span with a failed attempt, counted by reason', async () => {
+    const user = await iamUser()
+    const pool = open(target, user)
+    const first = await pool.hold()
+    // The cached token outlives what the server now allows; the next connection's sign-in with it is refused.
+    emulator.setTokenLifetime(1)
+    await sleep(1_200)
+    const expired = emulator.stats().rejected.expired ?? 0
+    const second = await pool.hold()
+    expect(await second.query('select 1 as one')).toEqual([{ one: 1 }])
+    await Promise.all([first.release(), second.release()])
+    expect(emulator.stats().rejected.expired).toBe(expired + 1)
+
+    const tokens = named('rds_iam.token')
+    // Signed for the first connection, handed from the cache to the second, signed again for its retry (postgres.js
+    // hands the cached one out twice: to the connection that failed, and to the retry's first attempt).
+    const sources = tokens.map((span) => span.attributes['rds_iam.token.source'])
+    expect(sources[0]).toBe('signed')
+    expect(sources.slice(1, -1)).toContain('cache')
+    expect(sources.slice(1, -1).every((source) => source === 'cache')).toBe(true)
+    expect(sources.at(-1)).toBe('signed')
+    const [signIn, ...others] = named('rds_iam.sign_in').filter((span) => span.events.length > 0)
+    expect(others).toHaveLength(0)
+    expect(signIn?.attributes).toMatchObject({
+      'db.system.name': 'postgresql',
+      'server.address': emulator.host,
+      'server.port': emulator.port,
+      'db.namespace': 'postgres',
+      'rds_iam.user': user,
+      'rds_iam.sign_in.attempts': 2,
+    })
+    expect(signIn?.events[0]?.attributes).toEqual({
+      'rds_iam.retry.reason': 'token-rejected',
+      'rds_iam.attempt': 2,
+    })
+    const attempts = named('rds_iam.connect_attempt').filter((span) => parentOf(span) === signIn)
+    expect(attempts.map((span) => span.attributes['error.type'])).toEqual(['token-rejected', undefined])
+    const points = await sdk.metrics()
+    expect(sumOf(points, 'rds_iam.sign_in.retries', { 'rds_iam.retry.reason': 'token-rejected' })).toBe(1)
+    expect(sumOf(points, 'rds_iam.token.signed', { 'server.address': emulator.host })).toBe(2)
+    expect(sumOf(points, 'rds_iam.token.cache_hits')).toBe(sources.length - 2)
+    await expectNoSecrets()
+  })
+
+  it('a throttled endpoint: throttling and retries are counted, every connection gets in', async () => {
+    const user = await iamUser()
+    const pool = open(target, user, { baseDelayMs: 200, maxThrottleMs: 20_000 })
+    emulator.throttle(1)
+    const held = await Promise.all([pool.hold(), pool.hold(), pool.hold()])
+    await Promise.all(held.map((connection) => connection.release()))
+    const points = await sdk.metrics()
+    const throttled = sumOf(points, 'rds_iam.sign_in.throttled')
+    expect(throttled).toBeGreaterThan(0)
+    expect(sumOf(points, 'rds_iam.sign_in.retries', { 'rds_iam.retry.reason': 'throttled' })).toBe(throttled)
+    const failed = named('rds_iam.connect_attempt').filter(
+      (span) => span.attributes['error.type'] === 'throttled',
+    )
+    expect(failed.length).toBe(throttled)
+    expect(failed.every((span) => span.attributes['db.response.status_code'] === '57014')).toBe(true)
+    await expectNoSecrets()
+  })
+})
+
+describe('alongside @opentelemetry/instrumentation-pg', () => {
+  it("a pool's token span is a child of pg.connect, itself a child of pg-pool.connect", async () => {
+    const pool = await openPgPool()
+    const request = trace.getTracer('app').startSpan('GET /orders')
+    await context.with(trace.setSpan(context.active(), request), () => pool.query('select 1'))
+    request.end()
+    const [token] = named('rds_iam.token')
+    const connect = parentOf(token)
+    expect(connect?.name).toBe('pg.connect')
+    expect(parentOf(connect)?.name).toBe('pg-pool.connect')
+    expect(parentOf(parentOf(connect))?.name).toBe('GET /orders')
+    // Both name the same server the same way.
+    expect(token?.attributes['server.address']).toBe(connect?.attributes['server.address'])
+    expect(token?.attributes['server.port']).toBe(connect?.attributes['server.port'])
+  })
+
+  it("a pool's rejected first sign-in is retried under a sign-in span whose new attempt holds pg-pool.connect", async () => {
+    const pool = await openPgPool()
+    emulator.rejectNext(1)
+    await pool.query('select 1')
+    const connects = named('pg.connect')
+    expect(connects.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.UNSET])
+    const [, retried] = named('rds_iam.connect_attempt')
+    const poolConnect = named('pg-pool.connect').find((span) => parentOf(span) === retried)
+    expect(poolConnect).toBeDefined()
+    const lastToken = named('rds_iam.token').at(-1)
+    expect(parentOf(lastToken)?.name).toBe('pg.connect')
+    expect(parentOf(parentOf(lastToken))).toBe(poolConnect)
+  })
+
+  it("a Client's sign-in span holds its attempts, each holding pg.connect, which holds the token span", async () => {
+    const client = createClient(emulator.adapterOptions(await iamUser()))
+    emulator.rejectNext(1)
+    await client.connect()
+    await client.end()
+    const [signIn] = named('rds_iam.sign_in')
+    const attempts = named('rds_iam.connect_attempt')
+    expect(attempts.map((span) => parentOf(span))).toEqual([signIn, signIn])
+    for (const attempt of attempts) {
+      const connect = named('pg.connect').find((span) => parentOf(span) === attempt)
+      expect(connect).toBeDefined()
+      expect(named('rds_iam.token').filter((span) => parentOf(span) === connect)).toHaveLength(1)
+    }
+  })
+})
