@@ -9,26 +9,43 @@ let loading: Promise<Otel | null> | undefined
 
 /**
  * Starts loading `@opentelemetry/api` once per process, the first time an IamAuth is made: an optional peer, so
- * an application without it pays one failed resolution and nothing after. A dynamic import, which bundlers follow
- * (and leave to run time when it is marked external).
+ * an application without it pays one failed resolution and nothing after. Both forms are ones bundlers follow,
+ * and leave to run time when the package is missing: the ES module build imports it, the CommonJS build requires
+ * it inside a try block (esbuild refuses to bundle an unresolvable require anywhere else).
  */
 export function loadOtel(): Promise<Otel | null> {
-  loading ??= import('@opentelemetry/api').then(
-    (api) => {
-      // The CommonJS build sees the module's namespace, an ES module build may see it under `default`.
-      const module = api as Partial<Otel> & { default?: Otel }
-      loaded = module.trace ? (module as Otel) : (module.default ?? null)
-      return loaded
-    },
-    () => {
-      loaded = null
-      return null
-    },
-  )
+  loading ??= (isCommonJs() ? Promise.resolve(requireOtel()) : importOtel()).then((api) => {
+    loaded = api
+    return api
+  })
   return loading
 }
 
 /** The API once loaded; undefined while it loads, null when it is not there. */
 export function loadedOtel(): Otel | null | undefined {
   return loaded
+}
+
+// `module` exists only in a CommonJS module; an ES module bundle may still define `require` for its dependencies.
+function isCommonJs(): boolean {
+  return typeof module === 'object' && typeof require === 'function'
+}
+
+function requireOtel(): Otel | null {
+  try {
+    return require('@opentelemetry/api') as Otel
+  } catch {
+    return null
+  }
+}
+
+function importOtel(): Promise<Otel | null> {
+  return import('@opentelemetry/api').then(
+    (api) => {
+      // Loaded as CommonJS through an ES module loader, the namespace may hold the API under `default`.
+      const namespace = api as Partial<Otel> & { default?: Otel }
+      return namespace.trace ? (namespace as Otel) : (namespace.default ?? null)
+    },
+    () => null,
+  )
 }
