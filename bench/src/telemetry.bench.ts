@@ -5,6 +5,7 @@
 // the states: with the API but no SDK, rds-iam must cost what it costs without the API. The SDK's own cost is
 // printed, not judged: it is the price of recording.
 import { register } from 'node:module'
+import { createIamAuth } from '@rds-iam/core'
 import { createClient, createPool } from '@rds-iam/pg'
 import pg from 'pg'
 import {
@@ -32,6 +33,7 @@ const connectRounds = 60
 const windowPairs = 30
 const windowMs = 200
 const awaits = 200_000
+const handouts = 100_000
 
 interface Ratios {
   /** B1: createClient connect / plain pg.Client connect, client CPU. */
@@ -40,6 +42,8 @@ interface Ratios {
   poolConnect: number
   /** B6: adapter pool throughput / plain pool throughput, paired windows. */
   throughput: number
+  /** A cached token handed out (`getToken()`), ns: the hooks' own cost, with nothing of a connect around it. */
+  tokenNs: number
   /** B7: 200k awaits after the first connect / before. */
   awaitsAfterBefore: number
   /** Spans the SDK exported, to show which state really recorded. */
@@ -136,6 +140,20 @@ async function measure(state: State, database: BenchDatabase): Promise<Ratios> {
   await Promise.all([plainPool.end(), iamPool.end()])
   const cpu = (name: keyof typeof samples) => samples[name].map((sample) => sample.cpuMs)
 
+  // The token hooks alone: a cached token's handout is all CPU, so their checks are not lost in a connect's noise.
+  const { iam, ssl: _ssl, ...where } = iamOptions
+  const auth = createIamAuth({ ...where, ...iam })
+  await auth.getToken()
+  const handoutMs = []
+  for (let i = 0; i < 7; i++) {
+    handoutMs.push(
+      await cpuMs(async () => {
+        for (let n = 0; n < handouts; n++) await auth.getToken()
+      }),
+    )
+  }
+  spans += countSpans()
+
   // B6: pooled select 1 in alternating windows; the adapter's pool is open, so B7's "after" follows.
   const plainLoad = await openPool('pg.Pool', database)
   const iamLoad = await openPool('@rds-iam/pg createPool', database)
@@ -156,6 +174,7 @@ async function measure(state: State, database: BenchDatabase): Promise<Ratios> {
     clientConnect: pairedRatio(cpu('iamClient'), cpu('plainClient')),
     poolConnect: pairedRatio(cpu('iamPool'), cpu('plainPool')),
     throughput: median(throughput),
+    tokenNs: (median(handoutMs) * 1e6) / handouts,
     awaitsAfterBefore: after / before,
     spans,
   }
@@ -165,11 +184,13 @@ const results = await compareInFreshProcesses(import.meta.url, states, 1, measur
 if (results) {
   const of = (state: State): Ratios => results[state][0] as Ratios
   console.log('adapter / plain driver in each state, one fresh process each')
-  console.log('  state                        B1 Client CPU  B1 Pool CPU  B6 throughput  B7 awaits  spans')
+  console.log(
+    '  state                        B1 Client CPU  B1 Pool CPU  B6 throughput  B7 awaits  spans  cached getToken()',
+  )
   for (const state of states) {
     const r = of(state)
     console.log(
-      `  ${state.padEnd(28)} ${r.clientConnect.toFixed(3).padStart(13)} ${r.poolConnect.toFixed(3).padStart(12)} ${r.throughput.toFixed(3).padStart(14)} ${r.awaitsAfterBefore.toFixed(3).padStart(10)} ${String(r.spans).padStart(6)}`,
+      `  ${state.padEnd(28)} ${r.clientConnect.toFixed(3).padStart(13)} ${r.poolConnect.toFixed(3).padStart(12)} ${r.throughput.toFixed(3).padStart(14)} ${r.awaitsAfterBefore.toFixed(3).padStart(10)} ${String(r.spans).padStart(6)} ${r.tokenNs.toFixed(0).padStart(10)} ns`,
     )
   }
   const absent = of('api absent')
@@ -195,6 +216,9 @@ if (results) {
     {
       atMost: 1.02,
     },
+  )
+  console.log(
+    `cached getToken(), API without SDK - API absent: ${(noSdk.tokenNs - absent.tokenNs).toFixed(0)} ns (the check that no SDK is registered)`,
   )
   verdict('OTel', 'spans recorded without an SDK', absent.spans + noSdk.spans, { atMost: 0 })
   const sdk = of('SDK, in-memory exporters')
