@@ -14,7 +14,13 @@ let loading: Promise<Otel | null> | undefined
  * it inside a try block (esbuild refuses to bundle an unresolvable require anywhere else).
  */
 export function loadOtel(): Promise<Otel | null> {
-  loading ??= (isCommonJs() ? Promise.resolve(requireOtel()) : importOtel()).then((api) => {
+  // Written inline, so that each build drops the other branch, and the CommonJS build keeps no require outside the
+  // try block (tsup turns an import() there into one).
+  loading ??= (
+    typeof __RDS_IAM_CJS_BUILD__ === 'boolean' && __RDS_IAM_CJS_BUILD__
+      ? Promise.resolve(requireOtel())
+      : importOtel()
+  ).then((api) => {
     loaded = api
     return api
   })
@@ -26,10 +32,9 @@ export function loadedOtel(): Otel | null | undefined {
   return loaded
 }
 
-// `module` exists only in a CommonJS module; an ES module bundle may still define `require` for its dependencies.
-function isCommonJs(): boolean {
-  return typeof module === 'object' && typeof require === 'function'
-}
+// Set by the build (tsup.config.ts); unset where the sources run as they are (tests), which load ES modules. Asked
+// of the build, not of the run time: bundled into a CommonJS file, the ES module build must still import.
+declare const __RDS_IAM_CJS_BUILD__: boolean | undefined
 
 function requireOtel(): Otel | null {
   try {
