@@ -155,7 +155,7 @@ describe.each(targets)('$name with the OpenTelemetry SDK', (target) => {
 })
 
 describe('alongside @opentelemetry/instrumentation-pg', () => {
-  it("a pool's token span is a child of pg.connect, itself a child of pg-pool.connect", async () => {
+  it("a pool's token span is a child of pg.connect, under the sign-in span, under pg-pool.connect", async () => {
     const pool = await openPgPool()
     const request = trace.getTracer('app').startSpan('GET /orders')
     await context.with(trace.setSpan(context.active(), request), () => pool.query('select 1'))
@@ -163,25 +163,37 @@ describe('alongside @opentelemetry/instrumentation-pg', () => {
     const [token] = named('rds_iam.token')
     const connect = parentOf(token)
     expect(connect?.name).toBe('pg.connect')
-    expect(parentOf(connect)?.name).toBe('pg-pool.connect')
-    expect(parentOf(parentOf(connect))?.name).toBe('GET /orders')
+    const signIn = parentOf(connect)
+    expect(signIn?.name).toBe('rds_iam.sign_in')
+    expect(signIn?.attributes['rds_iam.sign_in.attempts']).toBe(1)
+    expect(parentOf(signIn)?.name).toBe('pg-pool.connect')
+    expect(parentOf(parentOf(signIn))?.name).toBe('GET /orders')
     // Both name the same server the same way.
     expect(token?.attributes['server.address']).toBe(connect?.attributes['server.address'])
     expect(token?.attributes['server.port']).toBe(connect?.attributes['server.port'])
+    expect(sumOf(await sdk.metrics(), 'rds_iam.sign_in.duration', { 'server.address': emulator.host })).toBe(
+      1,
+    )
   })
 
-  it("a pool's rejected first sign-in is retried under a sign-in span whose new attempt holds pg-pool.connect", async () => {
+  it("a pool's rejected first sign-in ends with its error; the retry's new attempt holds pg-pool.connect", async () => {
     const pool = await openPgPool()
     emulator.rejectNext(1)
     await pool.query('select 1')
-    const connects = named('pg.connect')
+    // The emulator's own connections to its PostgreSQL are traced too: only those to the emulator count here.
+    const connects = named('pg.connect').filter((span) => span.attributes['server.port'] === emulator.port)
     expect(connects.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.UNSET])
-    const [, retried] = named('rds_iam.connect_attempt')
-    const poolConnect = named('pg-pool.connect').find((span) => parentOf(span) === retried)
+    const [first, retried] = named('rds_iam.sign_in')
+    expect(parentOf(connects[0])).toBe(first)
+    expect(first?.attributes['error.type']).toBe('token-rejected')
+    // The retry replays the first failure as its first attempt, then opens a new client.
+    expect(retried?.attributes['rds_iam.sign_in.attempts']).toBe(2)
+    const [, second] = named('rds_iam.connect_attempt').filter((span) => parentOf(span) === retried)
+    const poolConnect = named('pg-pool.connect').find((span) => parentOf(span) === second)
     expect(poolConnect).toBeDefined()
-    const lastToken = named('rds_iam.token').at(-1)
-    expect(parentOf(lastToken)?.name).toBe('pg.connect')
-    expect(parentOf(parentOf(lastToken))).toBe(poolConnect)
+    expect(parentOf(connects[1])).toBe(poolConnect)
+    // One sign-in as far as its duration goes: the retry's.
+    expect(sumOf(await sdk.metrics(), 'rds_iam.sign_in.duration')).toBe(1)
   })
 
   it("a Client's sign-in span holds its attempts, each holding pg.connect, which holds the token span", async () => {

@@ -1,6 +1,6 @@
 // What adapter authors need and application code does not: kept apart so the root export stays the users' API.
 
-export { startConnectAttempt } from './connect-attempt'
+export { type SignInAttempt, startConnectAttempt } from './connect-attempt'
 export {
   type ConnectionFactory,
   createConnectionHandle,

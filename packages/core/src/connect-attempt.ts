@@ -4,13 +4,22 @@ import type { ConnectAttempt, IamAuth } from './types'
 // Symbol.for, so an IamAuth made by core's CJS build serves an adapter that loaded the ESM build too.
 const attemptStarter = Symbol.for('@rds-iam/core:start-attempt:v1')
 
-type AttemptStarter = (remainingMs: () => number | undefined) => TrackedAttempt
+/** A connect attempt of a driver that makes its connections itself: a `TrackedAttempt` that is its own sign-in. */
+export interface SignInAttempt extends TrackedAttempt {
+  /**
+   * Runs the connection's opening as one sign-in, for OpenTelemetry (its span, its duration); a plain call of
+   * `open` while nothing records.
+   */
+  signIn<T>(open: () => Promise<T>): Promise<T>
+}
+
+type AttemptStarter = (remainingMs: () => number | undefined) => SignInAttempt
 
 // On each ConnectAttempt core makes, so that whoever holds only the attempt (a connection handle) can end its wait.
 const attemptAbort = Symbol.for('@rds-iam/core:abort-attempt:v1')
 
 /** Makes `tracked.abort` reachable from its attempt alone; see `abortConnectAttempt`. */
-export function exposeAbort(tracked: TrackedAttempt): TrackedAttempt {
+export function exposeAbort<T extends TrackedAttempt>(tracked: T): T {
   Object.defineProperty(tracked.attempt, attemptAbort, { value: tracked.abort })
   return tracked
 }
@@ -33,10 +42,11 @@ export function exposeAttempts(auth: IamAuth, start: AttemptStarter): void {
  * driver's caller then retries through `auth.retry`. With `timeoutMs`, the password waits at most that long
  * (from now) for credentials.
  * @example
- * const { attempt, invalidateToken } = startConnectAttempt(auth)
+ * const { attempt, invalidateToken, signIn } = startConnectAttempt(auth)
  * const client = new pg.Client({ ...config, password: attempt.password })
+ * await signIn(() => client.connect())
  */
-export function startConnectAttempt(auth: IamAuth, timeoutMs?: number): TrackedAttempt {
+export function startConnectAttempt(auth: IamAuth, timeoutMs?: number): SignInAttempt {
   const start = (auth as IamAuth & { [attemptStarter]?: AttemptStarter })[attemptStarter]
   if (!start) throw new TypeError('startConnectAttempt needs an IamAuth made by createIamAuth.')
   if (timeoutMs === undefined) return start(() => undefined)

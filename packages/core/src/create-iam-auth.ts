@@ -1,12 +1,12 @@
 import { type InspectOptions, inspect } from 'node:util'
-import { exposeAbort, exposeAttempts } from './connect-attempt'
+import { exposeAbort, exposeAttempts, type SignInAttempt } from './connect-attempt'
 import { createCredentialSource } from './credentials'
 import { toErrorLike } from './errors'
 import { createEventEmitter } from './events'
 import { identityFingerprint } from './identity-fingerprint'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
-import { createRetry, type TrackedAttempt } from './retry'
+import { createRetry } from './retry'
 import { sessionUserOf } from './session-user'
 import { resolveSsl } from './ssl'
 import { createTelemetry, type TokenSource } from './telemetry/create-telemetry'
@@ -167,7 +167,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     return (await handOut(options.timeoutMs)).token.token
   }
 
-  function startAttempt(remainingMs: () => number | undefined): TrackedAttempt {
+  function startAttempt(remainingMs: () => number | undefined): SignInAttempt {
     let used: Handout | undefined
     // The password hook's wait for a token that needs credentials first, and how to end that wait early.
     let waiting: { since: number; fail: (error: unknown) => void } | undefined
@@ -200,6 +200,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       },
       failedWhileWaiting: (cause) =>
         waiting && credentials.waitError({ kind: 'ended', waitedMs: waitedMs(waiting.since), cause }),
+      signIn: telemetry.traceSignIn,
       abort: () => {
         const wait = waiting
         if (!wait) return

@@ -1,5 +1,10 @@
 import { classifyError, type IamAuth, isRdsIamError } from '@rds-iam/core'
-import { createSharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
+import {
+  createSharedTls,
+  type SignInAttempt,
+  startConnectAttempt,
+  type TrackedAttempt,
+} from '@rds-iam/core/adapter'
 import pg from 'pg'
 import { signIn } from './sign-in'
 
@@ -10,6 +15,8 @@ const signInFailures = new WeakMap<object, number>()
 
 // The time left for a retry's client, handed to the client pg-pool constructs synchronously inside connect().
 let budgetForNextClient: number | undefined
+// Set the same way for a client the retry constructs: its sign-in is part of the retry's, not one of its own.
+let nextClientRetries = false
 
 const noop = (): void => {}
 
@@ -37,13 +44,16 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
   const signingIn = new Set<TrackedAttempt>()
 
   class IamPooledClient extends pg.Client {
-    readonly #tracked: TrackedAttempt
+    readonly #tracked: SignInAttempt
+    readonly #forRetry: boolean
 
     // pg-pool passes its own options: this adapter's settings plus pool tuning, which pg.Client ignores.
     constructor(poolOptions?: pg.ClientConfig) {
       const tracked = startConnectAttempt(auth)
       const budget = budgetForNextClient
+      const forRetry = nextClientRetries
       budgetForNextClient = undefined
+      nextClientRetries = false
       super({
         ...poolOptions,
         password: tracked.attempt.password,
@@ -51,6 +61,7 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
         ...(budget === undefined ? {} : { connectionTimeoutMillis: budget }),
       })
       this.#tracked = tracked
+      this.#forRetry = forRetry
     }
 
     override connect(): Promise<pg.Client>
@@ -58,7 +69,9 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
     override connect(callback?: (error: Error, client?: pg.Client) => void): Promise<pg.Client> | undefined {
       const startedAt = performance.now()
       signingIn.add(this.#tracked)
-      const opening = signIn(this, tls, () => super.connect())
+      const open = () => signIn(this, tls, () => super.connect())
+      // One sign-in for OpenTelemetry (a span, its duration), unless it is an attempt of the pool's retry.
+      const opening = (this.#forRetry ? open() : this.#tracked.signIn(open))
         .then(
           () => this,
           async (failure: unknown) => {
@@ -128,10 +141,12 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
             const remaining = attempt.remainingMs()
             // pg reads a connectionTimeoutMillis of 0 as no timeout at all.
             budgetForNextClient = remaining === undefined ? undefined : Math.max(1, remaining)
+            nextClientRetries = true
             super.connect((error: Error | undefined, client?: pg.PoolClient, release?: () => void) =>
               error ? reject(error) : resolve({ client: client as pg.PoolClient, release: release ?? noop }),
             )
             budgetForNextClient = undefined
+            nextClientRetries = false
           })
         },
         { timeoutMs: left },

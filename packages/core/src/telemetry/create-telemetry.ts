@@ -4,14 +4,7 @@ import { isRdsIamError, messageOf } from '../errors'
 import type { EmitEvent } from '../events'
 import { redact } from '../redact'
 import type { Retry } from '../retry'
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialProvider,
-  ConnectAttempt,
-  IamEvent,
-  RetryRunOptions,
-  SslMode,
-} from '../types'
+import type { AwsCredentialIdentity, AwsCredentialProvider, IamEvent, SslMode } from '../types'
 import {
   DB_NAMESPACE,
   DB_RESPONSE_STATUS_CODE,
@@ -62,9 +55,15 @@ export interface Telemetry {
   ): (waitMs?: number) => H | Promise<H>
   /** A span for each retried sign-in, a child span for each attempt, and the sign-in's duration. */
   traceRetry(retry: Retry): Retry
+  /**
+   * The same for a sign-in of one attempt outside `auth.retry` (a pool's new client); when it fails, the retry that
+   * takes over is the sign-in counted.
+   */
+  traceSignIn<T>(open: () => Promise<T>): Promise<T>
 }
 
 interface Described {
+  region: () => string | undefined
   spanAttributes: Attributes
   metricAttributes: Attributes
   bySource: Record<TokenSource, Attributes>
@@ -105,20 +104,37 @@ export function createTelemetry(describe: () => TelemetryTarget): Telemetry {
     return traced
   }
 
-  function traceRetry(retry: Retry): Retry {
-    const traced: Retry = (connect, options) => {
-      const otel = loadedOtel()
-      if (otel === null) return retry(connect, options)
-      if (otel === undefined) return loadOtel().then(() => traced(connect, options))
-      const signals = activeSignals(otel)
-      return signals
-        ? retryTraced(signals, target(), () => describe().region(), retry, connect, options)
-        : retry(connect, options)
-    }
-    return traced
+  // Waits for the API only while it loads, at the first sign-ins of a process.
+  function whenLoaded<T>(traced: (signals: Signals) => Promise<T>, plain: () => Promise<T>): Promise<T> {
+    const otel = loadedOtel()
+    if (otel === null) return plain()
+    if (otel === undefined) return loadOtel().then(() => whenLoaded(traced, plain))
+    const signals = activeSignals(otel)
+    return signals ? traced(signals) : plain()
   }
 
-  return { observe, traceHandout, traceRetry }
+  function traceRetry(retry: Retry): Retry {
+    return (connect, options) =>
+      whenLoaded(
+        (signals) =>
+          signInTraced(
+            signals,
+            target(),
+            (attempt) => retry((next) => attempt(() => connect(next)), options),
+            'retried',
+          ),
+        () => retry(connect, options),
+      )
+  }
+
+  function traceSignIn<T>(open: () => Promise<T>): Promise<T> {
+    return whenLoaded(
+      (signals) => signInTraced(signals, target(), (attempt) => attempt(open), 'first-attempt'),
+      open,
+    )
+  }
+
+  return { observe, traceHandout, traceRetry, traceSignIn }
 }
 
 function describeTarget(target: TelemetryTarget): Described {
@@ -129,6 +145,7 @@ function describeTarget(target: TelemetryTarget): Described {
     ...(target.database === undefined ? {} : { [DB_NAMESPACE]: target.database }),
   }
   return {
+    region: target.region,
     metricAttributes,
     spanAttributes: {
       ...metricAttributes,
@@ -203,13 +220,20 @@ function handOutTraced<H extends { source: TokenSource }>(
   })
 }
 
-function retryTraced<T>(
+/** Opens a connection within one attempt: the attempt's span is active meanwhile. */
+type RunAttempt = <T>(open: () => Promise<T>) => Promise<T>
+
+// How a sign-in is traced: a retried one (`auth.retry`) has a span per attempt; a pool's first attempt is one span,
+// and when it fails, the retry that takes it over (replaying its failure as its first attempt) is what counts.
+type SignInKind = 'retried' | 'first-attempt'
+
+// One sign-in: its span, active while the driver connects so that the driver's own spans and the token's nest
+// under it (under a span per attempt when retried), an event per retry, and the sign-in's duration.
+function signInTraced<T>(
   { otel, tracer, instruments }: Signals,
   target: Described,
-  region: () => string | undefined,
-  retry: Retry,
-  connect: (attempt: ConnectAttempt) => Promise<T>,
-  options: RetryRunOptions | undefined,
+  run: (attempt: RunAttempt) => Promise<T>,
+  kind: SignInKind,
 ): Promise<T> {
   const startedAt = performance.now()
   const span = tracer?.startSpan(SPAN_SIGN_IN, {
@@ -220,11 +244,9 @@ function retryTraced<T>(
   let attempts = 0
   let lastReason: string | undefined
 
-  // Each attempt's span is the active one while the driver connects, so the driver's own spans and the token's
-  // nest under it.
-  const attempt: typeof connect = (next) => {
+  const attempt: RunAttempt = (open) => {
     const number = ++attempts
-    if (!tracer || !span || !runContext) return connect(next)
+    if (!tracer || !span || !runContext || kind === 'first-attempt') return open()
     if (lastReason !== undefined)
       span.addEvent(EVENT_RETRY, { [RDS_IAM_RETRY_REASON]: lastReason, [RDS_IAM_ATTEMPT]: number })
     const attemptSpan = tracer.startSpan(
@@ -232,9 +254,9 @@ function retryTraced<T>(
       { kind: otel.SpanKind.INTERNAL, attributes: { [RDS_IAM_ATTEMPT]: number } },
       runContext,
     )
-    let opening: Promise<T>
+    let opening: ReturnType<typeof open>
     try {
-      opening = otel.context.with(otel.trace.setSpan(runContext, attemptSpan), () => connect(next))
+      opening = otel.context.with(otel.trace.setSpan(runContext, attemptSpan), open)
     } catch (error) {
       opening = Promise.reject(error)
     }
@@ -244,9 +266,8 @@ function retryTraced<T>(
         return value
       },
       (error: unknown) => {
-        const { kind } = classifyError(error)
-        lastReason = kind
-        endFailed(otel, attemptSpan, error, kind === 'unknown' ? errorType(error) : kind)
+        lastReason = classifyError(error).kind
+        endFailed(otel, attemptSpan, error, errorType(error))
         throw error
       },
     )
@@ -256,12 +277,12 @@ function retryTraced<T>(
     const type = failed ? errorType(error) : undefined
     if (span) {
       span.setAttribute(RDS_IAM_ATTEMPTS, attempts)
-      const regionName = region()
+      const regionName = target.region()
       if (regionName !== undefined) span.setAttribute(RDS_IAM_REGION, regionName)
       if (type === undefined) span.end()
       else endFailed(otel, span, error, type)
     }
-    if (!instruments) return
+    if (!instruments || (failed && kind === 'first-attempt')) return
     const seconds = (performance.now() - startedAt) / 1000
     instruments.signInDuration.record(
       seconds,
@@ -270,10 +291,8 @@ function retryTraced<T>(
     if (type === 'throttled') instruments.throttled.add(1, target.metricAttributes)
   }
 
-  const run = runContext
-    ? otel.context.with(runContext, () => retry(attempt, options))
-    : retry(attempt, options)
-  return run.then(
+  const running = runContext ? otel.context.with(runContext, () => run(attempt)) : run(attempt)
+  return running.then(
     (value) => {
       finish(undefined, false)
       return value
@@ -285,9 +304,12 @@ function retryTraced<T>(
   )
 }
 
-// A low-cardinality class, as error.type asks: core's code, else the driver's code (a SQLSTATE), else the class.
+// A low-cardinality class, as error.type asks: core's code or classification (`token-rejected`, `throttled`, ...),
+// else the driver's code (a SQLSTATE, also in db.response.status_code), else the error's class.
 function errorType(error: unknown): string {
   if (isRdsIamError(error)) return error.code
+  const { kind } = classifyError(error)
+  if (kind !== 'unknown') return kind
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string' && code !== '') return code
   return error instanceof Error ? error.name : '_OTHER'
