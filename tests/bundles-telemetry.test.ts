@@ -70,10 +70,10 @@ describe('a handler with the OpenTelemetry SDK, bundled with esbuild', () => {
   }
 
   it.each(['esm', 'cjs'] as const)(
-    '%s: esbuild follows core’s import of the API, so the token span is recorded',
+    '%s: esbuild follows core’s import of the API, so the token and sign-in spans are recorded',
     async (format) => {
       const outcome = await bundleAndRun('otel-handler.ts', format, [])
-      expect(outcome).toEqual({ rows: [{ one: 1 }], spans: ['rds_iam.token'] })
+      expect(outcome).toEqual({ rows: [{ one: 1 }], spans: ['rds_iam.token', 'rds_iam.sign_in'] })
     },
   )
 

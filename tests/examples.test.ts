@@ -35,12 +35,13 @@ describe('examples run against the emulator', () => {
     })
   }
 
-  it('opentelemetry shows the token span under pg.connect under pg-pool.connect, and counts a cache hit', async () => {
+  it('opentelemetry shows the token span under pg.connect under the sign-in under pg-pool.connect', async () => {
     const stdout = await runner.run('opentelemetry')
     expect(stdout).toMatch(
-      /\n( *)pg-pool\.connect\n\1 {2}pg\.connect\n\1 {4}rds_iam\.token rds_iam\.token\.source=signed/,
+      /\n( *)pg-pool\.connect\n\1 {2}rds_iam\.sign_in .*\n\1 {4}pg\.connect\n\1 {6}rds_iam\.token rds_iam\.token\.source=signed/,
     )
     expect(stdout).toMatch(/rds_iam\.token\.signed 1 \{token\}/)
     expect(stdout).toMatch(/rds_iam\.token\.cache_hits 1 \{token\}/)
+    expect(stdout).toMatch(/rds_iam\.sign_in\.duration 2 recorded s/)
   })
 })
