@@ -3,9 +3,9 @@ import * as semconv from '@opentelemetry/semantic-conventions'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createIamAuth } from '../create-iam-auth'
 import { RdsIamError } from '../errors'
-import { driverError, FAKE_IDENTITY, RDS_HOST } from '../test-helpers'
+import { createFakeClock, driverError, FAKE_IDENTITY, RDS_HOST } from '../test-helpers'
 import { resetTokenCacheForTesting } from '../token-cache'
-import type { IamAuthOptions } from '../types'
+import type { AwsCredentialIdentity, IamAuthOptions } from '../types'
 import * as names from './attributes'
 import { registerTestSdk, sumOf, type TestSdk } from './test-sdk'
 
@@ -112,6 +112,27 @@ describe('token spans and metrics', () => {
     expect(
       sumOf(await sdk.metrics(), 'rds_iam.credentials.refresh_failures', { 'error.type': 'credentials' }),
     ).toBe(1)
+  })
+})
+
+describe('credential renewal', () => {
+  it('a provider that fails to renew an identity that can still sign: counted as a refresh failure', async () => {
+    const clock = createFakeClock()
+    const expiration = new Date(clock.now() + 30 * 60_000)
+    let down = false
+    const provider = async (): Promise<AwsCredentialIdentity> => {
+      if (down) throw new Error('connect ECONNREFUSED 169.254.169.254:80')
+      return { ...FAKE_IDENTITY, sessionToken: 'session', expiration }
+    }
+    const auth = createIamAuth(options({ credentials: provider, clock }))
+    await auth.getToken()
+    down = true
+    // The token has expired, the identity has 4 minutes left: it still signs, while its renewal fails.
+    clock.advance(26 * 60_000)
+    await expect(auth.getToken()).resolves.toContain('X-Amz-Signature=')
+    const points = await sdk.metrics()
+    expect(sumOf(points, 'rds_iam.credentials.refresh_failures', { 'error.type': 'credentials' })).toBe(1)
+    expect(sumOf(points, 'rds_iam.token.signed')).toBe(2)
   })
 })
 
