@@ -1,13 +1,9 @@
 import { errorChain } from './error-links'
 import { isRdsIamError } from './errors'
+import { allTargets, detectTarget, targetOf } from './targets/resolve-target'
+import type { ErrorFacts, Target } from './targets/target'
 import { tokenRejectedHint } from './token-rejected-hint'
 import type { ErrorClassification, ErrorContext, ErrorKind, RdsIamErrorCode } from './types'
-
-interface ErrorFacts {
-  name: string
-  code: string
-  message: string
-}
 
 type Predicate = (facts: ErrorFacts) => boolean
 
@@ -225,6 +221,7 @@ const UNKNOWN: ErrorClassification = {
  * const { kind, retryable, hint } = classifyError(error, { user: 'app', region: 'eu-west-1' })
  */
 export function classifyError(error: unknown, context: ErrorContext = {}): ErrorClassification {
+  const targets = targetsOf(context)
   for (const current of errorChain(error)) {
     // Core has already decided about its own errors, including whether they were retried.
     if (isRdsIamError(current))
@@ -233,10 +230,26 @@ export function classifyError(error: unknown, context: ErrorContext = {}): Error
       return { kind: kindOfCode(current.code), retryable: false, hint: hintInMessage(current.message) }
     }
     const facts = factsOf(current)
+    for (const target of targets) {
+      const own = target.errorRules.find((candidate) => candidate.matches(facts))
+      if (own)
+        return { kind: own.kind, retryable: own.retryable ?? isRetryable(own.kind), hint: own.hint(context) }
+    }
     const rule = RULES.find((candidate) => candidate.matches(facts))
-    if (rule) return { kind: rule.kind, retryable: isRetryable(rule.kind), hint: rule.hint(context) }
+    if (rule) {
+      const hint = targets.length === 1 ? (targets[0]?.hints[rule.kind] ?? rule.hint) : rule.hint
+      return { kind: rule.kind, retryable: isRetryable(rule.kind), hint: hint(context) }
+    }
   }
   return UNKNOWN
+}
+
+// The endpoint's own answers are recognised first: of the target the context names, else of the one its host
+// names, else (nothing known about the endpoint) of every target, whose texts do not overlap.
+function targetsOf(context: ErrorContext): readonly Target[] {
+  if (context.target !== undefined) return [targetOf(context.target)]
+  const host = context.tokenHost ?? context.host
+  return host === undefined ? allTargets() : [detectTarget(host)]
 }
 
 // Prisma rethrows what a driver adapter throws as its own PrismaClientKnownRequestError: the RdsIamError's code
@@ -265,13 +278,15 @@ function kindOfCode(code: string): ErrorKind {
   return Object.hasOwn(IS_ERROR_KIND, code) ? (code as ErrorKind) : 'config'
 }
 
-// Prisma's driver adapters keep the driver's SQLSTATE and message as `originalCode` and `originalMessage`.
+// Prisma's driver adapters keep the driver's SQLSTATE and message as `originalCode` and `originalMessage`. The
+// server's HINT field is node-postgres's and postgres.js's `hint`.
 function factsOf(error: object): ErrorFacts {
-  const { name, code, message, originalCode, originalMessage } = error as Record<string, unknown>
+  const { name, code, message, hint, originalCode, originalMessage } = error as Record<string, unknown>
   return {
     name: stringOr(name),
     code: stringOr(code, originalCode),
     message: stringOr(message, originalMessage),
+    hint: stringOr(hint),
   }
 }
 

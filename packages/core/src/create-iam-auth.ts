@@ -7,12 +7,11 @@ import { identityFingerprint } from './identity-fingerprint'
 import { resolveOptions } from './options'
 import { createRegionResolver } from './region'
 import { createRetry } from './retry'
-import { sessionUserOf } from './session-user'
 import { resolveSsl } from './ssl'
 import { createTelemetry, type TokenSource } from './telemetry/create-telemetry'
 import { type CacheSlot, createTokenCache } from './token-cache'
 import { type SignedToken, signToken } from './token-signer'
-import type { AwsCredentialIdentity, GetTokenOptions, IamAuth, IamAuthOptions } from './types'
+import type { AwsCredentialIdentity, GetTokenOptions, IamAuth, IamAuthOptions, TargetKind } from './types'
 
 /** What an IamAuth shows of itself in logs: where it connects, never how it signs. */
 export interface IamAuthSummary {
@@ -22,6 +21,7 @@ export interface IamAuthSummary {
   region: string | undefined
   tokenHost: string
   tokenPort: number
+  target: TargetKind
 }
 
 /** A token together with the cache slot it came from, so a rejection drops exactly that token. */
@@ -49,10 +49,8 @@ const REFRESH_BACKOFF_MS = 10_000
  */
 export function createIamAuth(options: IamAuthOptions): IamAuth {
   const resolved = resolveOptions(options)
-  const { host, port, user, tokenHost, tokenPort, profile, clock } = resolved
+  const { host, port, user, tokenUser, tokenHost, tokenPort, profile, clock, target, tokenKind } = resolved
   const { refreshAheadMs } = resolved.cache
-  // The role the session becomes, which RDS checks the token against.
-  const tokenUser = sessionUserOf(user)
   const observed = options.onEvent !== undefined || options.logger !== undefined
   const telemetry = createTelemetry(() => ({
     ...resolved,
@@ -61,10 +59,10 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     region: () => region.current,
   }))
   const emit = telemetry.observe(createEventEmitter(options.onEvent, options.logger))
-  const tls = resolveSsl(options.ssl, tokenHost, emit)
+  const tls = resolveSsl(options.ssl, tokenHost, emit, target)
   // The slot of the last token this auth handed out: the fast path looks only there.
   let current: CacheSlot | undefined
-  const region = createRegionResolver({ region: resolved.region, tokenHost, profile })
+  const region = createRegionResolver({ region: resolved.region, tokenHost, profile, target })
   const credentials = createCredentialSource({
     credentials: resolved.credentials,
     profile,
@@ -103,10 +101,12 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       fingerprint === currentFingerprint
     if (same && current) return current
     currentFingerprint = fingerprint
+    const { action } = tokenKind
     const tokenKey = {
       tokenHost,
       tokenPort,
       user: tokenUser,
+      action,
       region: regionName,
       accessKeyId: identity.accessKeyId,
     }
@@ -120,14 +120,7 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     const slot = slotFor(regionName, identity)
     const cached = background ? undefined : cache.peek(slot)
     const generate = async (): Promise<SignedToken> =>
-      signToken({
-        hostname: tokenHost,
-        port: tokenPort,
-        username: tokenUser,
-        region: regionName,
-        identity,
-        signedAt: clock.now(),
-      })
+      signToken({ kind: tokenKind, region: regionName, identity, signedAt: clock.now() })
     const token = await (background ? cache.refresh(slot, generate) : cache.get(slot, generate))
     current = slot
     return { slot, token, source: token === cached ? 'cache' : 'signed' }
@@ -210,7 +203,15 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     })
   }
 
-  const summary = (): IamAuthSummary => ({ host, port, user, region: region.current, tokenHost, tokenPort })
+  const summary = (): IamAuthSummary => ({
+    host,
+    port,
+    user,
+    region: region.current,
+    tokenHost,
+    tokenPort,
+    target: target.kind,
+  })
 
   // Credentials and tokens live only in closures; what inspect and JSON.stringify show is the summary.
   const auth = {
@@ -232,6 +233,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
         tokenHost,
         tokenPort: options.tokenPort,
         profile,
+        target: target.kind,
+        tokenAction: tokenKind.action,
       }),
     }),
     host,
@@ -242,6 +245,8 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
     },
     tokenHost,
     tokenPort,
+    target: target.kind,
+    poolMaxLifetimeSeconds: target.poolMaxLifetimeSeconds,
     toJSON: summary,
     [inspect.custom]: (_depth: number, inspectOptions: InspectOptions) =>
       `IamAuth ${inspect(summary(), inspectOptions)}`,

@@ -10,6 +10,7 @@ const key = {
   user: 'app',
   region: 'us-east-1',
   accessKeyId: 'AKID',
+  action: 'connect',
 }
 const expiresAt = new Date(Date.UTC(2026, 0, 1, 0, 15))
 const error = { name: 'RdsIamError', code: 'credentials', message: 'expired' }

@@ -2,7 +2,9 @@ import { isIP } from 'node:net'
 import { firstControlCharacter } from './control-characters'
 import { configError } from './errors'
 import { EXAMPLE_ENDPOINT } from './region'
-import { TOKEN_LIFETIME_MS } from './token-signer'
+import { sessionUserOf } from './session-user'
+import { resolveTarget } from './targets/resolve-target'
+import type { Target, TokenKind } from './targets/target'
 import type {
   AwsCredentialIdentity,
   AwsCredentialProvider,
@@ -16,8 +18,13 @@ export interface ResolvedOptions {
   host: string
   port: number
   user: string
+  /** The role the session becomes (PostgreSQL keeps a user's first 63 bytes), which the token must name. */
+  tokenUser: string
   tokenHost: string
   tokenPort: number
+  target: Target
+  /** What every token of this auth is signed as. */
+  tokenKind: TokenKind
   region: string | undefined
   profile: string | undefined
   credentials: AwsCredentialIdentity | AwsCredentialProvider | undefined
@@ -50,15 +57,30 @@ export function resolveOptions(options: IamAuthOptions): ResolvedOptions {
   }
   const host = checkHost('host', options.host)
   const port = checkPort('port', options.port ?? DEFAULT_PORT)
+  const user = checkNoControlCharacters(
+    'user',
+    checkNonEmpty('user', options.user, "the database user granted rds_iam, e.g. user: 'app_user'"),
+  )
+  const tokenHost = options.tokenHost === undefined ? host : checkHost('tokenHost', options.tokenHost)
+  const tokenPort = options.tokenPort === undefined ? port : checkPort('tokenPort', options.tokenPort)
+  const tokenUser = sessionUserOf(user)
+  const target = resolveTarget(options.target, tokenHost)
+  const tokenKind = target.tokenKind({
+    tokenHost,
+    tokenPort,
+    user: tokenUser,
+    admin: options.admin,
+    lifetimeSeconds: options.tokenLifetimeSeconds,
+  })
   return {
     host,
     port,
-    user: checkNoControlCharacters(
-      'user',
-      checkNonEmpty('user', options.user, "the database user granted rds_iam, e.g. user: 'app_user'"),
-    ),
-    tokenHost: options.tokenHost === undefined ? host : checkHost('tokenHost', options.tokenHost),
-    tokenPort: options.tokenPort === undefined ? port : checkPort('tokenPort', options.tokenPort),
+    user,
+    tokenUser,
+    tokenHost,
+    tokenPort,
+    target,
+    tokenKind,
     region: checkRegion(options.region),
     profile:
       options.profile === undefined ? undefined : checkNonEmpty('profile', options.profile, 'a profile name'),
@@ -68,10 +90,10 @@ export function resolveOptions(options: IamAuthOptions): ResolvedOptions {
       options.credentialsTimeoutMs ?? DEFAULT_CREDENTIALS_TIMEOUT_MS,
       DEFAULT_CREDENTIALS_TIMEOUT_MS,
     ),
-    cache: checkCache({
-      ...DEFAULT_CACHE,
-      ...checkBlock('cache', options.cache, '{ minRemainingMs: 60_000 }'),
-    }),
+    cache: checkCache(
+      { ...DEFAULT_CACHE, ...checkBlock('cache', options.cache, '{ minRemainingMs: 60_000 }') },
+      tokenKind.lifetimeSeconds * 1000,
+    ),
     retry: checkRetry({
       ...DEFAULT_RETRY,
       ...checkBlock('retry', options.retry, '{ maxThrottleMs: 10_000 }'),
@@ -154,14 +176,14 @@ function checkCredentials(value: unknown): AwsCredentialIdentity | AwsCredential
   return identity as AwsCredentialIdentity
 }
 
-function checkCache(cache: Required<TokenCacheOptions>): Required<TokenCacheOptions> {
+function checkCache(cache: Required<TokenCacheOptions>, lifetimeMs: number): Required<TokenCacheOptions> {
   // A margin of a whole token lifetime would make every token unusable or refresh forever.
   for (const name of ['minRemainingMs', 'refreshAheadMs'] as const) {
     checkDuration(`cache.${name}`, cache[name], DEFAULT_CACHE[name])
-    if (cache[name] >= TOKEN_LIFETIME_MS) {
+    if (cache[name] >= lifetimeMs) {
       throw configError(
-        `\`cache.${name}\` must be less than a token's lifetime of ${TOKEN_LIFETIME_MS} ms.`,
-        `Use e.g. ${DEFAULT_CACHE[name]}.`,
+        `\`cache.${name}\` must be less than a token's lifetime of ${lifetimeMs} ms.`,
+        `Use e.g. ${Math.min(DEFAULT_CACHE[name], Math.floor(lifetimeMs / 3))}, or a longer tokenLifetimeSeconds.`,
       )
     }
   }

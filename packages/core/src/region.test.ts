@@ -3,6 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createRegionResolver, inferRegion } from './region'
+import { rdsTarget } from './targets/rds-target'
+
+const customHost = 'db.example.com'
+
+// A resolver for a host name that carries no region, so the environment and the profile decide.
+const customResolver = (profile?: string) =>
+  createRegionResolver({ target: rdsTarget, region: undefined, tokenHost: customHost, profile })
 
 describe('inferRegion', () => {
   it.each([
@@ -72,11 +79,10 @@ describe('createRegionResolver', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const customHost = 'db.example.com'
-
   it('prefers the region option over the host name and the environment', async () => {
     vi.stubEnv('AWS_REGION', 'eu-west-1')
     const resolver = createRegionResolver({
+      target: rdsTarget,
       region: 'ap-south-1',
       tokenHost: 'a.b.us-east-1.rds.amazonaws.com',
       profile: undefined,
@@ -88,6 +94,7 @@ describe('createRegionResolver', () => {
   it('infers the region from the token host before the environment', () => {
     vi.stubEnv('AWS_REGION', 'eu-west-1')
     const resolver = createRegionResolver({
+      target: rdsTarget,
       region: undefined,
       tokenHost: 'a.b.us-east-1.rds.amazonaws.com',
       profile: undefined,
@@ -97,13 +104,10 @@ describe('createRegionResolver', () => {
 
   it('falls back to AWS_REGION, then AWS_DEFAULT_REGION', () => {
     vi.stubEnv('AWS_DEFAULT_REGION', 'eu-west-2')
-    expect(
-      createRegionResolver({ region: undefined, tokenHost: customHost, profile: undefined }).current,
-    ).toBe('eu-west-2')
+    const current = (): string | undefined => customResolver().current
+    expect(current()).toBe('eu-west-2')
     vi.stubEnv('AWS_REGION', 'eu-west-1')
-    expect(
-      createRegionResolver({ region: undefined, tokenHost: customHost, profile: undefined }).current,
-    ).toBe('eu-west-1')
+    expect(current()).toBe('eu-west-1')
   })
 
   it("reads the named profile's region from the config file only when asked", async () => {
@@ -111,7 +115,7 @@ describe('createRegionResolver', () => {
       join(dir, 'config'),
       '[default]\nregion = us-west-1\n\n[profile analytics]\nregion = eu-central-1\n',
     )
-    const resolver = createRegionResolver({ region: undefined, tokenHost: customHost, profile: 'analytics' })
+    const resolver = customResolver('analytics')
     expect(resolver.current).toBeUndefined()
     await expect(resolver.resolve()).resolves.toBe('eu-central-1')
     expect(resolver.current).toBe('eu-central-1')
@@ -119,18 +123,14 @@ describe('createRegionResolver', () => {
 
   it('uses AWS_PROFILE, then the default profile', async () => {
     writeFileSync(join(dir, 'config'), '[default]\nregion = us-west-1\n\n[profile ops]\nregion = ap-east-1\n')
-    await expect(
-      createRegionResolver({ region: undefined, tokenHost: customHost, profile: undefined }).resolve(),
-    ).resolves.toBe('us-west-1')
+    await expect(customResolver().resolve()).resolves.toBe('us-west-1')
     vi.stubEnv('AWS_PROFILE', 'ops')
-    await expect(
-      createRegionResolver({ region: undefined, tokenHost: customHost, profile: undefined }).resolve(),
-    ).resolves.toBe('ap-east-1')
+    await expect(customResolver().resolve()).resolves.toBe('ap-east-1')
   })
 
   it('fails with region-missing naming every way to set the region, and reads the files again next time', async () => {
     writeFileSync(join(dir, 'config'), '[profile analytics]\noutput = json\n')
-    const resolver = createRegionResolver({ region: undefined, tokenHost: customHost, profile: 'analytics' })
+    const resolver = customResolver('analytics')
     const error = await resolver.resolve().catch((e: unknown) => e)
     expect(error).toMatchObject({ name: 'RdsIamError', code: 'region-missing' })
     const text = `${(error as Error).message}`
@@ -149,11 +149,7 @@ describe('createRegionResolver', () => {
   })
 
   it('names a profile that exists in neither file, rather than a missing region', async () => {
-    const resolver = createRegionResolver({
-      region: undefined,
-      tokenHost: customHost,
-      profile: 'nonexistent',
-    })
+    const resolver = customResolver('nonexistent')
     const error = await resolver.resolve().catch((e: unknown) => e)
     expect(error).toMatchObject({ name: 'RdsIamError', code: 'credentials' })
     expect((error as Error).message).toContain('"nonexistent"')

@@ -1,28 +1,20 @@
 import { readSharedProfile } from './aws-profile'
 import { RdsIamError } from './errors'
-
-// Every partition (aws, aws-cn, aws-us-gov, aws-iso*) names regions like `eu-west-1` or `us-gov-east-1`;
-// this also rules out the `global` label of global database writer endpoints.
-const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-\d+$/
-
-// `<id>.<hash>.<region>.rds.amazonaws.com`, with `rds-fips`, and the older China `....<region>.rds.amazonaws.com.cn`.
-const REGION_BEFORE_SERVICE = /^[^.]+(?:\.[^.]+)+\.([^.]+)\.rds(?:-fips)?\.amazonaws\.com(?:\.cn)?$/
-
-// `<id>.<hash>.rds.<region>.amazonaws.com.cn` in China, and the same shape with `rds-fips`.
-const REGION_AFTER_SERVICE = /^[^.]+(?:\.[^.]+)+\.rds(?:-fips)?\.([^.]+)\.amazonaws\.com(?:\.cn)?$/
+import { rdsTarget } from './targets/rds-target'
+import { detectTarget } from './targets/resolve-target'
+import type { Target } from './targets/target'
 
 /** An RDS endpoint name, for hints that show what one looks like. */
-export const EXAMPLE_ENDPOINT = 'mydb.cluster-abc123.us-east-1.rds.amazonaws.com'
+export const EXAMPLE_ENDPOINT = rdsTarget.exampleEndpoint
 
 /**
- * The AWS region an RDS or Aurora endpoint name carries, or undefined for IP addresses, custom DNS names and
- * global database endpoints.
+ * The AWS region an RDS, Aurora or Aurora DSQL endpoint name carries, or undefined for IP addresses, custom DNS
+ * names and global database endpoints.
  * @example inferRegion('mydb.cluster-abc123.eu-west-1.rds.amazonaws.com') // 'eu-west-1'
+ * @example inferRegion('abc123.dsql.us-east-2.on.aws') // 'us-east-2'
  */
 export function inferRegion(host: string): string | undefined {
-  const name = host.toLowerCase().replace(/\.$/, '')
-  const region = REGION_BEFORE_SERVICE.exec(name)?.[1] ?? REGION_AFTER_SERVICE.exec(name)?.[1]
-  return region !== undefined && REGION_PATTERN.test(region) ? region : undefined
+  return detectTarget(host).inferRegion(host)
 }
 
 export interface RegionResolver {
@@ -35,17 +27,20 @@ export interface RegionResolverOptions {
   region: string | undefined
   tokenHost: string
   profile: string | undefined
+  target: Target
 }
 
 export function createRegionResolver(options: RegionResolverOptions): RegionResolver {
   const { AWS_REGION, AWS_DEFAULT_REGION } = process.env
   let current =
-    options.region ?? inferRegion(options.tokenHost) ?? (AWS_REGION || AWS_DEFAULT_REGION || undefined)
+    options.region ??
+    options.target.inferRegion(options.tokenHost) ??
+    (AWS_REGION || AWS_DEFAULT_REGION || undefined)
   let pending: Promise<string> | undefined
 
   async function readProfileRegion(): Promise<string> {
     const { profile, region } = await loadProfileRegion(options.profile)
-    if (region === undefined) throw regionMissing(options.tokenHost, profile)
+    if (region === undefined) throw regionMissing(options.tokenHost, profile, options.target)
     current = region
     return region
   }
@@ -76,12 +71,12 @@ async function loadProfileRegion(
   return { profile: name, region: credentialsFile[name]?.region || configFile[name]?.region || undefined }
 }
 
-function regionMissing(tokenHost: string, profileName: string): RdsIamError {
+function regionMissing(tokenHost: string, profileName: string, target: Target): RdsIamError {
   return new RdsIamError(
     'region-missing',
-    `No AWS region for ${tokenHost}: the host name is not an RDS endpoint, AWS_REGION and AWS_DEFAULT_REGION are unset, and profile "${profileName}" has no region.`,
+    `No AWS region for ${tokenHost}: the host name is not an ${target.name} endpoint, AWS_REGION and AWS_DEFAULT_REGION are unset, and profile "${profileName}" has no region.`,
     {
-      hint: `Set the \`region\` option (e.g. region: 'us-east-1'), or set \`tokenHost\` to the RDS endpoint name when dialing a tunnel or alias, or set AWS_REGION / AWS_DEFAULT_REGION, or add \`region = ...\` to profile "${profileName}" in ~/.aws/config.`,
+      hint: `Set the \`region\` option (e.g. region: 'us-east-1'), or set \`tokenHost\` to the ${target.name} endpoint name when dialing a tunnel or alias, or set AWS_REGION / AWS_DEFAULT_REGION, or add \`region = ...\` to profile "${profileName}" in ~/.aws/config.`,
     },
   )
 }

@@ -65,7 +65,7 @@ export function createRetry(settings: RetrySettings): Retry {
     function nextDelay(classification: ErrorClassification, tracked: TrackedAttempt): number | undefined {
       const left = Math.min(maxThrottleMs - (now() - startedAt), remainingMs() ?? Number.POSITIVE_INFINITY)
       if (left <= 0) return undefined
-      if (classification.kind === 'token-rejected' && !tokenRetried) {
+      if (classification.kind === 'token-rejected' && classification.retryable && !tokenRetried) {
         tokenRetried = true
         tracked.invalidateToken()
         return 0

@@ -15,6 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { classifyError } from './classify-error'
 import { loadDefaultCaCertificates, resolveSsl } from './ssl'
+import { rdsTarget } from './targets/rds-target'
 import { collectEvents, RDS_HOST } from './test-helpers'
 import type { IamAuthOptions, IamEvent } from './types'
 
@@ -27,12 +28,12 @@ async function sslFor(
   tokenHost = RDS_HOST,
 ): Promise<{ ssl: ConnectionOptions; events: IamEvent[] }> {
   const { events, onEvent } = collectEvents()
-  return { ssl: await resolveSsl(option, tokenHost, onEvent).options(), events }
+  return { ssl: await resolveSsl(option, tokenHost, onEvent, rdsTarget).options(), events }
 }
 
 function refusal(option: unknown): unknown {
   try {
-    resolveSsl(option as IamAuthOptions['ssl'], RDS_HOST, () => {})
+    resolveSsl(option as IamAuthOptions['ssl'], RDS_HOST, () => {}, rdsTarget)
   } catch (error) {
     return error
   }
@@ -83,7 +84,7 @@ describe('resolveSsl policy', () => {
   })
 
   it('reports an unreadable client certificate as a config error at the first connect, and again at the next', async () => {
-    const policy = resolveSsl({ cert: 'not a certificate', key: 'not a key' }, RDS_HOST, () => {})
+    const policy = resolveSsl({ cert: 'not a certificate', key: 'not a key' }, RDS_HOST, () => {}, rdsTarget)
     await expect(policy.options()).rejects.toMatchObject({ name: 'RdsIamError', code: 'config' })
     await expect(policy.options()).rejects.toMatchObject({ code: 'config' })
   })
@@ -129,11 +130,12 @@ describe('resolveSsl policy', () => {
     expect(refusal({ ca: bad })).toMatchObject({ code: 'config' })
     expect(refusal({ ca: bad })).toMatchObject({ code: 'config' })
     const good = ['PEM A', Buffer.from('PEM B')]
-    for (let i = 0; i < 2; i++) expect(resolveSsl({ ca: good }, RDS_HOST, () => {}).mode).toBe('verify-full')
+    for (let i = 0; i < 2; i++)
+      expect(resolveSsl({ ca: good }, RDS_HOST, () => {}, rdsTarget).mode).toBe('verify-full')
   })
 
   it('builds the options once, on first use', async () => {
-    const policy = resolveSsl(undefined, RDS_HOST, () => {})
+    const policy = resolveSsl(undefined, RDS_HOST, () => {}, rdsTarget)
     expect(policy.mode).toBe('verify-full')
     expect(await policy.options()).toBe(await policy.options())
   })

@@ -8,6 +8,7 @@ import {
 } from 'node:tls'
 import { configError, RdsIamError } from './errors'
 import type { EmitEvent } from './events'
+import type { Target } from './targets/target'
 import type { IamAuthOptions, SslMode } from './types'
 
 type SslOption = IamAuthOptions['ssl']
@@ -29,14 +30,16 @@ const SSL_MODES: readonly string[] = ['verify-full', 'verify-ca', 'require', 'di
 // What a secure context holds; once it is built, passing these per connection would only make Node parse them again.
 const CONTEXT_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'crl'] as const
 
-// Every IamAuth that trusts the default list shares one context: it costs tens of milliseconds of CPU to build.
-let defaultContext: Promise<SecureContext> | undefined
+// Every IamAuth that trusts a default list shares one context: the RDS one costs tens of milliseconds of CPU to
+// build. Node's own roots need no list: a context without `ca` trusts them.
+const defaultContexts: Partial<Record<Target['trust'], Promise<SecureContext>>> = {}
 
 // Refusal and warning happen at creation; certificates are loaded and parsed at the first connect.
-export function resolveSsl(option: SslOption, tokenHost: string, emit: EmitEvent): TlsPolicy {
+export function resolveSsl(option: SslOption, tokenHost: string, emit: EmitEvent, target: Target): TlsPolicy {
   const { mode, own } = readPolicy(option)
   if (mode === 'disable') {
-    throw new RdsIamError('ssl-required', 'TLS cannot be turned off: RDS accepts IAM tokens only over TLS.', {
+    const summary = `TLS cannot be turned off: ${target.name} accepts IAM tokens only over TLS.`
+    throw new RdsIamError('ssl-required', summary, {
       hint: "Remove `ssl: false` / 'disable' and keep the default 'verify-full' (or 'verify-ca').",
     })
   }
@@ -52,7 +55,7 @@ export function resolveSsl(option: SslOption, tokenHost: string, emit: EmitEvent
   return {
     mode,
     options() {
-      built ??= buildConnectionOptions(mode, own, tokenHost)
+      built ??= buildConnectionOptions(mode, own, tokenHost, target.trust)
       // A failed build (an unreadable CA) is not kept, so the next connect reports it again rather than hang on it.
       built.catch(() => {
         built = undefined
@@ -125,6 +128,7 @@ async function buildConnectionOptions(
   mode: SslMode,
   own: ConnectionOptions,
   tokenHost: string,
+  trust: Target['trust'],
 ): Promise<ConnectionOptions> {
   if (mode === 'require') return { ...own, rejectUnauthorized: false }
   // Drivers dial `host`, which may be a tunnel; the certificate names the token host. node-postgres replaces
@@ -144,25 +148,25 @@ async function buildConnectionOptions(
     Object.assign(contextOptions, { [key]: own[key] })
     delete connectionOnly[key]
   }
-  const secureContext = await contextFor(contextOptions)
+  const secureContext = await contextFor(contextOptions, trust)
   return { ...identity, ...connectionOnly, secureContext, rejectUnauthorized: true }
 }
 
 // A user's own `ca` replaces the default list rather than adding to it: trust is never widened silently.
-function contextFor(contextOptions: ConnectionOptions): Promise<SecureContext> {
+function contextFor(contextOptions: ConnectionOptions, trust: Target['trust']): Promise<SecureContext> {
   const { ca, ...clientCertificate } = contextOptions
   // Only the CA list is shared across IamAuths: an application that makes a pool or client per tenant or per
   // request passes the same `ca` each time, and parsing it again costs tens of milliseconds. Client certificates
   // are rare enough to get a context of their own.
-  if (Object.keys(clientCertificate).length > 0) return buildContext(contextOptions)
+  if (Object.keys(clientCertificate).length > 0) return buildContext(contextOptions, trust)
   if (ca === undefined) {
-    defaultContext ??= buildContext({})
-    return defaultContext
+    defaultContexts[trust] ??= buildContext({}, trust)
+    return defaultContexts[trust]
   }
   const shared = sharedContexts(ca)
   const known = shared.get(ca)
   if (known) return known
-  const built = buildContext({ ca })
+  const built = buildContext({ ca }, trust)
   built.catch(() => shared.delete(ca))
   shared.set(ca, built)
   return built
@@ -186,10 +190,13 @@ function sharedContexts(ca: CaOption): ContextCache {
   return typeof ca === 'string' ? contextsByText : contextsByObject
 }
 
-async function buildContext(contextOptions: ConnectionOptions): Promise<SecureContext> {
-  const ca = contextOptions.ca ?? (await loadDefaultCaCertificates())
+async function buildContext(
+  contextOptions: ConnectionOptions,
+  trust: Target['trust'],
+): Promise<SecureContext> {
+  const ca = contextOptions.ca ?? (trust === 'rds-ca' ? await loadDefaultCaCertificates() : undefined)
   try {
-    return createSecureContext({ ...contextOptions, ca })
+    return createSecureContext(ca === undefined ? contextOptions : { ...contextOptions, ca })
   } catch (cause) {
     throw new RdsIamError('config', 'The TLS options in `ssl` (ca, cert, key) could not be loaded.', {
       hint: 'Pass PEM text or Buffers (e.g. readFileSync(path)) for ssl.ca, ssl.cert and ssl.key, and the passphrase of an encrypted key.',

@@ -12,6 +12,7 @@ const key: TokenKey = {
   user: 'app',
   region: 'us-east-1',
   accessKeyId: 'AKID',
+  action: 'connect',
 }
 
 interface Harness {

@@ -148,5 +148,6 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
 }
 
 function cacheId(key: TokenKey, fingerprint: string): string {
-  return JSON.stringify([key.tokenHost, key.tokenPort, key.user, key.region, key.accessKeyId, fingerprint])
+  const { tokenHost, tokenPort, user, action, region, accessKeyId } = key
+  return JSON.stringify([tokenHost, tokenPort, user, action, region, accessKeyId, fingerprint])
 }

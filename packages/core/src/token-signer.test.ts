@@ -1,14 +1,36 @@
 import { Signer } from '@aws-sdk/rds-signer'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { rdsTarget } from './targets/rds-target'
 import { FAKE_IDENTITY, RDS_HOST } from './test-helpers'
-import { signToken, TOKEN_LIFETIME_MS } from './token-signer'
+import { signToken } from './token-signer'
+
+const TOKEN_LIFETIME_MS = 900_000
+
+interface RdsTarget {
+  hostname: string
+  port: number
+  username: string
+  region: string
+}
+
+// What core signs for an RDS endpoint, as createIamAuth asks the target for it.
+function rdsRequest({ hostname, port, username, region }: RdsTarget) {
+  const kind = rdsTarget.tokenKind({
+    tokenHost: hostname,
+    tokenPort: port,
+    user: username,
+    admin: undefined,
+    lifetimeSeconds: undefined,
+  })
+  return { kind, region }
+}
 
 const signedAt = Date.UTC(2026, 0, 1)
 const request = { hostname: RDS_HOST, port: 5432, username: 'app_user', region: 'us-east-1', signedAt }
 
 describe('signToken', () => {
   it('makes an RDS IAM token for host, port, user and region with the given identity', () => {
-    const { token } = signToken({ ...request, identity: FAKE_IDENTITY })
+    const { token } = signToken({ ...rdsRequest(request), signedAt, identity: FAKE_IDENTITY })
     const url = new URL(`https://${token}`)
     expect(url.host).toBe(`${RDS_HOST}:5432`)
     expect(url.searchParams.get('Action')).toBe('connect')
@@ -23,7 +45,8 @@ describe('signToken', () => {
 
   it('signs the session token of temporary credentials into the token', () => {
     const { token } = signToken({
-      ...request,
+      ...rdsRequest(request),
+      signedAt,
       identity: { ...FAKE_IDENTITY, sessionToken: 'SESSION/TOKEN+1' },
     })
     expect(new URL(`https://${token}`).searchParams.get('X-Amz-Security-Token')).toBe('SESSION/TOKEN+1')
@@ -32,14 +55,14 @@ describe('signToken', () => {
   it('lives 15 minutes from signing when the credentials do not expire first', () => {
     const later = new Date(signedAt + 2 * TOKEN_LIFETIME_MS)
     for (const identity of [FAKE_IDENTITY, { ...FAKE_IDENTITY, expiration: later }]) {
-      const signed = signToken({ ...request, identity })
+      const signed = signToken({ ...rdsRequest(request), signedAt, identity })
       expect(signed.expiresAt).toBe(signedAt + TOKEN_LIFETIME_MS)
     }
   })
 
   it('dies with credentials that expire sooner', () => {
     const expiration = new Date(signedAt + 5 * 60_000)
-    const signed = signToken({ ...request, identity: { ...FAKE_IDENTITY, expiration } })
+    const signed = signToken({ ...rdsRequest(request), signedAt, identity: { ...FAKE_IDENTITY, expiration } })
     expect(signed.expiresAt).toBe(expiration.getTime())
   })
 })
@@ -79,7 +102,9 @@ describe('signToken against @aws-sdk/rds-signer', () => {
       for (const target of cases) {
         for (const identity of identities) {
           const expected = await new Signer({ ...target, credentials: identity }).getAuthToken()
-          expect(signToken({ ...target, identity, signedAt: time }, new Date(time)).token).toBe(expected)
+          expect(signToken({ ...rdsRequest(target), identity, signedAt: time }, new Date(time)).token).toBe(
+            expected,
+          )
         }
       }
     }
@@ -112,9 +137,10 @@ describe('signToken against @aws-sdk/rds-signer', () => {
         ...(random(2) === 0 ? {} : { sessionToken: text(`${letters}+/=`, 1 + random(600)) }),
       }
       const expected = await new Signer({ ...target, credentials: identity }).getAuthToken()
-      expect(signToken({ ...target, identity, signedAt: time }, new Date(time)).token, `case ${index}`).toBe(
-        expected,
-      )
+      expect(
+        signToken({ ...rdsRequest(target), identity, signedAt: time }, new Date(time)).token,
+        `case ${index}`,
+      ).toBe(expected)
     }
   })
 
@@ -123,6 +149,6 @@ describe('signToken against @aws-sdk/rds-signer', () => {
     const target = cases[0]!
     const expected = await new Signer({ ...target, credentials: FAKE_IDENTITY }).getAuthToken()
     // The cache's clock (signedAt) only decides the expiry.
-    expect(signToken({ ...target, identity: FAKE_IDENTITY, signedAt: 0 }).token).toBe(expected)
+    expect(signToken({ ...rdsRequest(target), identity: FAKE_IDENTITY, signedAt: 0 }).token).toBe(expected)
   })
 })

@@ -68,11 +68,19 @@ export interface IamLogger {
   error?(message: string, event: IamEvent): void
 }
 
+/**
+ * The kind of endpoint a token opens: `rds` for RDS and Aurora instances, clusters and their endpoints, `dsql` for
+ * Aurora DSQL clusters.
+ */
+export type TargetKind = 'rds' | 'dsql'
+
 /** Identifies a cached token without revealing it. */
 export interface TokenKey {
   tokenHost: string
   tokenPort: number
   user: string
+  /** What the token is signed for: `connect` (RDS), `DbConnect` or `DbConnectAdmin` (Aurora DSQL). */
+  action: string
   region: string
   accessKeyId: string
 }
@@ -119,6 +127,10 @@ export interface ErrorContext {
   region?: string
   tokenHost?: string
   profile?: string
+  /** The kind of endpoint; when unknown, every target's own answers are recognised. */
+  target?: TargetKind
+  /** The action the token was signed for (`DbConnect`, `DbConnectAdmin`), so a hint names the IAM action to allow. */
+  tokenAction?: string
 }
 
 export interface ErrorClassification {
@@ -206,7 +218,27 @@ export interface IamAuthOptions {
    */
   tokenPort?: number
   /**
-   * TLS policy. Default `verify-full` against the Amazon RDS CAs plus Node's roots.
+   * The kind of endpoint: found from `tokenHost` (`<cluster>.dsql.<region>.on.aws` is Aurora DSQL, anything else
+   * RDS). Set it when the host is an alias, a tunnel or an IP address of an Aurora DSQL cluster.
+   * @default inferred from tokenHost
+   * @example target: 'dsql' // dialing a tunnel to an Aurora DSQL cluster, with tokenHost its endpoint
+   */
+  target?: TargetKind
+  /**
+   * Aurora DSQL only: sign with `DbConnectAdmin` (the built-in `admin` role) rather than `DbConnect`.
+   * @default user === 'admin'
+   * @example admin: false // a custom role that happens to be called admin
+   */
+  admin?: boolean
+  /**
+   * Aurora DSQL only: how long a token is valid (its `X-Amz-Expires`), from 1 to 604800 seconds. RDS tokens
+   * always live 900 seconds.
+   * @default 900
+   * @example tokenLifetimeSeconds: 3_600
+   */
+  tokenLifetimeSeconds?: number
+  /**
+   * TLS policy. Default `verify-full` against the Amazon RDS CAs plus Node's roots (Aurora DSQL: Node's roots).
    * @example 'verify-ca'
    * @example { ca: readFileSync('my-ca.pem') }
    */
@@ -293,4 +325,11 @@ export interface IamAuth {
   readonly region: string | undefined
   readonly tokenHost: string
   readonly tokenPort: number
+  /** The kind of endpoint, from the `target` option or the token host. */
+  readonly target: TargetKind
+  /**
+   * The age in seconds at which a pool should retire a connection unless the user chose one: 3300 on Aurora DSQL,
+   * whose sessions end at 60 minutes; undefined where the server sets no limit. Adapters apply it to their pools.
+   */
+  readonly poolMaxLifetimeSeconds: number | undefined
 }

@@ -1,27 +1,38 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ControlState } from './controls.js'
 import type { RejectReason } from './events.js'
-import { type EmulatorCredentials, validateToken } from './token-validator.js'
+import { type EmulatorCredentials, type TokenRules, validateToken } from './token-validator.js'
 
 /**
  * Decides whether an access key may connect as a database user, as an IAM policy with `rds-db:connect` does.
  * `user` is the role the session becomes: a startup user of more than 63 bytes is its first 63.
  * @example (request) => request.user !== 'readonly_app'
  */
-export type EmulatorPolicy = (request: { accessKeyId: string; user: string }) => boolean | Promise<boolean>
+export type EmulatorPolicy = (request: {
+  accessKeyId: string
+  user: string
+  /** The action the token was signed for: `connect` (RDS), `DbConnect` or `DbConnectAdmin` (Aurora DSQL). */
+  action: string
+}) => boolean | Promise<boolean>
 
 /** The answer to one IAM login. `detail` never contains the token. */
 export type LoginVerdict =
-  | { ok: true; accessKeyId: string }
+  | { ok: true; accessKeyId: string; action: string }
   | { ok: false; reason: RejectReason; detail: string; accessKeyId?: string }
 
 /** What an {@link Authenticator} checks tokens against. */
 export interface AuthenticatorOptions {
-  /** `endpoint:port` tokens must be signed for. */
+  rules: TokenRules
+  /** `endpoint:port` (RDS) or `endpoint` (Aurora DSQL) tokens must be signed for. */
   host: string
   region: string
   credentials: readonly EmulatorCredentials[]
   policy?: EmulatorPolicy
+  /**
+   * Aurora DSQL's `AWS IAM GRANT`: the access keys each role is mapped to. A role the map names accepts only its
+   * keys; roles it leaves out (and every role without a map) accept any key.
+   */
+  roleGrants?: Readonly<Record<string, readonly string[]>>
   clockSkewMs: number
   controls: ControlState
 }
@@ -40,6 +51,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (controls.takeForcedRejection())
       return { ok: false, reason: 'forced', detail: 'rejectNext() asked for it' }
     const verdict = validateToken({
+      rules: options.rules,
       token,
       user,
       host: options.host,
@@ -49,9 +61,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       maxLifetimeSeconds: controls.tokenLifetimeSeconds,
       clockSkewMs: options.clockSkewMs,
     })
-    if (!verdict.ok || !options.policy) return verdict
-    if (await options.policy({ accessKeyId: verdict.accessKeyId, user })) return verdict
-    const detail = `the policy does not allow ${verdict.accessKeyId} to connect as "${user}"`
-    return { ok: false, reason: 'policy', detail, accessKeyId: verdict.accessKeyId }
+    if (!verdict.ok) return verdict
+    const { accessKeyId, action } = verdict
+    const granted = options.roleGrants?.[user]
+    if (granted !== undefined && !granted.includes(accessKeyId)) {
+      const detail = `role "${user}" is not mapped to ${accessKeyId} (AWS IAM GRANT)`
+      return { ok: false, reason: 'not-mapped', detail, accessKeyId }
+    }
+    if (!options.policy || (await options.policy({ accessKeyId, user, action }))) return verdict
+    const detail = `the policy does not allow ${accessKeyId} to ${action} as "${user}"`
+    return { ok: false, reason: 'policy', detail, accessKeyId }
   }
 }

@@ -13,6 +13,8 @@ export interface ErrorFields {
   /** Bytes where the text names a user or database, whose bytes PostgreSQL writes as they are. */
   message: string | Buffer
   detail?: string
+  /** The HINT field, where Aurora DSQL says why it refused a token. */
+  hint?: string
   /** Omitted for answers PostgreSQL itself never sends, such as the throttling answer. */
   location?: SourceLocation
 }
@@ -34,7 +36,7 @@ const cString = (...parts: (string | Buffer)[]): Buffer =>
     Buffer.from([0]),
   ])
 
-/** ErrorResponse ('E'): S and V (severity, localized and not), C, M, then D, F, L, R when known. */
+/** ErrorResponse ('E'): S and V (severity, localized and not), C, M, then D, H, F, L, R when known. */
 export function errorResponse(fields: ErrorFields): Buffer {
   const { location } = fields
   const tagged: [string, string | Buffer | undefined][] = [
@@ -43,6 +45,7 @@ export function errorResponse(fields: ErrorFields): Buffer {
     ['C', fields.code],
     ['M', fields.message],
     ['D', fields.detail],
+    ['H', fields.hint],
     ['F', location?.file],
     ['L', location?.line.toString()],
     ['R', location?.routine],

@@ -1,6 +1,6 @@
 /** Switches a test flips to make the emulator fail the way RDS can. Each takes effect for new connections. */
 export interface EmulatorControls {
-  /** Tokens are accepted for at most `seconds` (1–900) after their `X-Amz-Date`. */
+  /** Tokens are accepted for at most `seconds` (1–900; Aurora DSQL 1–604800) after their `X-Amz-Date`. */
   setTokenLifetime(seconds: number): void
   /** Moves the emulator's clock by `ms` (negative: back) from the machine's. */
   setClockOffset(ms: number): void
@@ -36,14 +36,16 @@ export interface ControlState extends EmulatorControls {
 /** Initial values of the controls. */
 export interface ControlOptions {
   tokenLifetimeSeconds?: number
+  /** The longest token lifetime of the emulated server: 900 for RDS, 604800 for Aurora DSQL. */
+  maxTokenLifetimeSeconds?: number
   clockOffsetMs?: number
 }
 
 const THROTTLE_WINDOW_MS = 1000
 
-function checkTokenLifetime(seconds: number): number {
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 900) {
-    throw new RangeError(`token lifetime must be a whole number of seconds from 1 to 900, got ${seconds}`)
+function checkTokenLifetime(seconds: number, max: number): number {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > max) {
+    throw new RangeError(`token lifetime must be a whole number of seconds from 1 to ${max}, got ${seconds}`)
   }
   return seconds
 }
@@ -55,7 +57,8 @@ function checkNonNegative(name: string, value: number): number {
 
 /** Creates the control state of one emulator. */
 export function createControls(options: ControlOptions = {}): ControlState {
-  let tokenLifetimeSeconds = checkTokenLifetime(options.tokenLifetimeSeconds ?? 900)
+  const maxLifetime = options.maxTokenLifetimeSeconds ?? 900
+  let tokenLifetimeSeconds = checkTokenLifetime(options.tokenLifetimeSeconds ?? maxLifetime, maxLifetime)
   let clockOffsetMs = options.clockOffsetMs ?? 0
   let forcedRejections = 0
   let refusing = false
@@ -76,7 +79,7 @@ export function createControls(options: ControlOptions = {}): ControlState {
     },
     now: () => Date.now() + clockOffsetMs,
     setTokenLifetime(seconds) {
-      tokenLifetimeSeconds = checkTokenLifetime(seconds)
+      tokenLifetimeSeconds = checkTokenLifetime(seconds, maxLifetime)
     },
     setClockOffset(ms) {
       clockOffsetMs = ms

@@ -2,10 +2,19 @@ import type { TokenRejectReason } from './token-validator.js'
 
 /**
  * Why a connection was refused. The token reasons, plus: `policy` (the `policy` option said no, as a
- * missing `rds-db:connect` permission does), `forced` (`rejectNext`), `throttled` (`throttle`) and
- * `no-encryption` (an IAM user without TLS, or any user while `forceSsl` is on).
+ * missing `rds-db:connect` or `dsql:DbConnect` permission does), `not-mapped` (an Aurora DSQL role not granted to
+ * the key in `roleGrants`, or no such role), `forced` (`rejectNext`), `throttled` (`throttle`),
+ * `too-many-connections` (`maxConnections`) and `no-encryption` (an IAM user without TLS, or any user while
+ * `forceSsl` is on).
  */
-export type RejectReason = TokenRejectReason | 'policy' | 'forced' | 'throttled' | 'no-encryption'
+export type RejectReason =
+  | TokenRejectReason
+  | 'policy'
+  | 'not-mapped'
+  | 'forced'
+  | 'throttled'
+  | 'too-many-connections'
+  | 'no-encryption'
 
 /**
  * What happened in the emulator. Never carries a token or a secret key. `user` and `database` are the names
@@ -30,6 +39,8 @@ export type EmulatorEvent =
   | { type: 'connection-refused'; remoteAddress: string }
   | { type: 'connection-error'; message: string }
   | { type: 'restarted'; port: number }
+  /** A session closed by the server because it reached `maxSessionAgeMs`, as Aurora DSQL ends sessions at 60 minutes. */
+  | { type: 'session-aged-out'; user: string; database: string; ageMs: number }
 
 /** Counters since the emulator started. */
 export interface EmulatorStats {

@@ -8,4 +8,5 @@ export type { PostgresConnectionInfo, PostgresServer, PostgresServerOptions } fr
 export { startPostgres } from './postgres-server.js'
 export type { AdapterOptions, Emulator, EmulatorOptions } from './start-emulator.js'
 export { startEmulator } from './start-emulator.js'
-export type { EmulatorCredentials, TokenRejectReason } from './token-validator.js'
+export type { EmulatorTargetKind } from './targets/emulator-target.js'
+export type { EmulatorCredentials, TokenRejectReason, TokenRules } from './token-validator.js'

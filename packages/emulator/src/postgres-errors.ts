@@ -114,6 +114,13 @@ export const unencryptedDataAfterSslRequest: ErrorFields = {
  */
 export const authenticationTimeout: ErrorFields = fatal('57014', 'canceling authentication due to timeout')
 
+/** PostgreSQL's answer to a login beyond `max_connections`. */
+export const tooManyClients: ErrorFields = fatal('53300', 'sorry, too many clients already', {
+  file: 'proc.c',
+  line: 359,
+  routine: 'InitProcess',
+})
+
 /** The emulator cannot reach its upstream PostgreSQL; not an RDS answer. */
 export const upstreamUnreachable: ErrorFields = fatal(
   '08006',

@@ -12,15 +12,12 @@ import type { ControlState } from './controls.js'
 import type { EmulatorEvent } from './events.js'
 import { ConnectionClosedError, InvalidLengthError, MessageReader } from './message-reader.js'
 import {
-  authenticationTimeout,
   emptyPassword,
   emulatorFailure,
   expectedPasswordResponse,
   invalidPasswordPacketSize,
   invalidStartupLayout,
-  noEncryption,
   noUserName,
-  pamAuthenticationFailed,
   unencryptedDataAfterSslRequest,
   unsupportedProtocol,
   upstreamUnreachable,
@@ -34,6 +31,7 @@ import {
   type StartupMessage,
   upstreamStartupMessage,
 } from './startup-packet.js'
+import type { TargetAnswers } from './targets/emulator-target.js'
 import type { Upstream } from './upstream.js'
 
 /** What a session needs from its emulator. */
@@ -46,6 +44,14 @@ export interface SessionContext {
   forceSsl: boolean
   /** Past this, a connection that has not logged in is closed without an answer. */
   authenticationTimeoutMs: number
+  /** What the emulated server answers to the refusals the emulator makes itself. */
+  answers: TargetAnswers
+  /** Every role signs in with a token (Aurora DSQL); otherwise only members of `rds_iam` (RDS). */
+  iamOnly: boolean
+  /** Past this age an IAM session is closed, as Aurora DSQL closes sessions at 60 minutes; undefined: never. */
+  maxSessionAgeMs: number | undefined
+  /** True when the open sessions are at `maxConnections`. */
+  atConnectionLimit(): boolean
   emit(event: EmulatorEvent): void
 }
 
@@ -73,8 +79,10 @@ export function startSession(socket: Socket, context: SessionContext): Session {
   let client: Socket = socket
   let reader = new MessageReader(socket, MAX_BUFFERED_BYTES)
   let server: Socket | undefined
+  let ageTimer: NodeJS.Timeout | undefined
   const destroy = (): void => {
     clearTimeout(timer)
+    clearTimeout(ageTimer)
     reader.release()
     client.destroy()
     socket.destroy()
@@ -95,6 +103,17 @@ export function startSession(socket: Socket, context: SessionContext): Session {
 
   // Hands the connection to the upstream: the startup message (the upstream trusts IAM users on the
   // emulator's own connection), anything the client already sent after it, then bytes both ways.
+  // The server ends a session that reached its maximum age, whatever it is doing, as Aurora DSQL does.
+  const endAtMaxAge = (user: string, database: string): void => {
+    const { maxSessionAgeMs } = context
+    if (maxSessionAgeMs === undefined) return
+    ageTimer = setTimeout(() => {
+      context.emit({ type: 'session-aged-out', user, database, ageMs: maxSessionAgeMs })
+      destroy()
+    }, maxSessionAgeMs)
+    ageTimer.unref()
+  }
+
   const handOver = async (startupMessage: Buffer, iam: boolean): Promise<void> => {
     clearTimeout(timer)
     let upstream: Socket
@@ -176,8 +195,9 @@ export function startSession(socket: Socket, context: SessionContext): Session {
       context.emit({ type: 'auth-rejected', user, database, ...rejection })
       closeWith(...answer)
     }
-    // A name cut inside a character is no role's: the upstream refuses it as it refuses any unknown user.
-    const iam = userName.wellFormed && (await context.upstream.isIamUser(user))
+    // A name cut inside a character is no role's: the upstream refuses it as it refuses any unknown user (an
+    // IAM-only server refuses its token).
+    const iam = context.iamOnly || (userName.wellFormed && (await context.upstream.isIamUser(user)))
     if (!encrypted && (iam || context.forceSsl)) {
       const host = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
       const detail = iam
@@ -185,7 +205,7 @@ export function startSession(socket: Socket, context: SessionContext): Session {
         : 'rds.force_ssl: every user must connect with TLS'
       // rds.force_ssl=1 leaves no pg_hba.conf line for a connection without TLS; with 0, a line refuses IAM users.
       const refusal = context.forceSsl ? 'no-entry' : 'reject'
-      const answer = errorResponse(noEncryption(refusal, host, userName, databaseName))
+      const answer = errorResponse(context.answers.noEncryption(refusal, host, userName, databaseName))
       return reject({ reason: 'no-encryption', detail }, ...negotiation, answer)
     }
     if (!iam) {
@@ -195,21 +215,31 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     }
     if (!context.controls.admitLogin()) {
       const detail = 'over the throttle() limit'
-      return reject({ reason: 'throttled', detail }, ...negotiation, errorResponse(authenticationTimeout))
+      return reject({ reason: 'throttled', detail }, ...negotiation, errorResponse(context.answers.throttled))
+    }
+    if (context.atConnectionLimit()) {
+      const answer = errorResponse(context.answers.tooManyConnections)
+      return reject({ reason: 'too-many-connections', detail: 'at maxConnections' }, ...negotiation, answer)
     }
     client.write(Buffer.concat([...negotiation, authenticationCleartextPassword()]))
     const token = await readPassword(reject)
     if (token === undefined) return
-    const verdict = await context.authenticate(token, user)
+    let verdict = await context.authenticate(token, user)
+    // Every role of an IAM-only server is one it knows: a role that does not exist is refused like a bad token.
+    if (verdict.ok && context.iamOnly && !(await context.upstream.isIamUser(user))) {
+      const detail = `role "${user}" does not exist or is not an IAM role`
+      verdict = { ok: false, reason: 'not-mapped', detail, accessKeyId: verdict.accessKeyId }
+    }
     if (reader.clientLeft || client.destroyed) {
       context.emit({ type: 'client-left', user, database })
       return destroy()
     }
     if (!verdict.ok) {
       const { ok: _, ...rejection } = verdict
-      return reject(rejection, errorResponse(pamAuthenticationFailed(userName)))
+      return reject(rejection, errorResponse(context.answers.tokenRejected(userName, rejection)))
     }
     context.emit({ type: 'auth-accepted', user, database, accessKeyId: verdict.accessKeyId })
+    endAtMaxAge(user, database)
     return handOver(upstreamStartupMessage(startup, parameters), true)
   }
 

@@ -15,6 +15,8 @@ const HTTPS_DEFAULT_PORT = '443'
  */
 export function signedHostCandidates(hostAndPort: string): string[] {
   const separator = hostAndPort.lastIndexOf(':')
+  // Aurora DSQL tokens sign the bare host name.
+  if (separator < 0) return [...new Set([hostAndPort, hostAndPort.toLowerCase()])]
   const host = hostAndPort.slice(0, separator)
   const port = hostAndPort.slice(separator + 1)
   const names = [...new Set([host, host.toLowerCase()])]

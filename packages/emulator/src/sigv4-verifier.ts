@@ -7,9 +7,12 @@ import { signedHostCandidates } from './signed-host.js'
  */
 export const MAX_TOKEN_BYTES = 65_530
 
-/** A presigned request as a token carries it: `host:port/?query` or `host:port?query`, no scheme. */
+/**
+ * A presigned request as a token carries it: `host:port/?query` or `host:port?query` (RDS), `host/?query` (Aurora
+ * DSQL), no scheme.
+ */
 export interface PresignedRequest {
-  /** `host:port` as written in the token; the signed `host` header is one of its {@link signedHostCandidates}. */
+  /** `host:port` or `host` as written in the token; the signed `host` header is one of its {@link signedHostCandidates}. */
   host: string
   /** Decoded query parameters; a name appears at most once. */
   params: ReadonlyMap<string, string>
@@ -22,12 +25,12 @@ const EMPTY_PAYLOAD_HASH = createHash('sha256').update('').digest('hex')
  * `undefined` for anything that is not a presigned URL: too long, no `?`, a path other than `/`, a repeated
  * parameter or a bad percent escape.
  */
-export function parsePresignedRequest(token: string): PresignedRequest | undefined {
+export function parsePresignedRequest(token: string, requirePort = true): PresignedRequest | undefined {
   if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) return undefined
   const queryStart = token.indexOf('?')
   if (queryStart < 0) return undefined
   const host = token.slice(0, queryStart).replace(/\/$/, '')
-  if (!/^[^\s/?#]+:\d+$/.test(host)) return undefined
+  if (!(requirePort ? /^[^\s/?#]+:\d+$/ : /^[^\s/?#:]+(?::\d+)?$/).test(host)) return undefined
   const params = new Map<string, string>()
   for (const pair of token.slice(queryStart + 1).split('&')) {
     const equals = pair.indexOf('=')

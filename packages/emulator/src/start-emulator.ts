@@ -15,6 +15,8 @@ import {
 } from './events.js'
 import type { PostgresConnectionInfo } from './postgres-server.js'
 import { type Session, startSession } from './session.js'
+import type { EmulatorTarget, EmulatorTargetKind } from './targets/emulator-target.js'
+import { emulatorTargetOf } from './targets/resolve-target.js'
 import type { EmulatorCredentials } from './token-validator.js'
 import { createUpstream, type Upstream } from './upstream.js'
 
@@ -27,8 +29,18 @@ export interface EmulatorOptions {
    */
   upstream: PostgresConnectionInfo
   /**
-   * The RDS host name the emulator serves as: its certificate names it and tokens must be signed for it.
-   * @default 'demo.cluster-abc123def456.us-east-1.rds.amazonaws.com'
+   * What the emulator serves as. `'rds'`: an RDS or Aurora PostgreSQL endpoint (`rds-db` tokens for
+   * `endpoint:port` naming their user, members of `rds_iam` sign in with them, other users with their password).
+   * `'dsql'`: an Aurora DSQL cluster (`dsql` tokens for the bare endpoint, `DbConnectAdmin` for the built-in
+   * `admin` role and `DbConnect` for the others, every role signs in with one, sessions end at
+   * `maxSessionAgeMs`, refusals read as DSQL's). Needs the relay: not with `direct`.
+   * @default 'rds'
+   * @example { target: 'dsql' }
+   */
+  target?: EmulatorTargetKind
+  /**
+   * The host name the emulator serves as: its certificate names it and tokens must be signed for it.
+   * @default 'demo.cluster-abc123def456.us-east-1.rds.amazonaws.com' ('abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' for DSQL)
    * @example { endpoint: 'orders.cluster-c9akciq32.eu-west-1.rds.amazonaws.com' }
    */
   endpoint?: string
@@ -54,8 +66,29 @@ export interface EmulatorOptions {
    */
   policy?: EmulatorPolicy
   /**
-   * Tokens are accepted for at most this many seconds after they were signed (RDS: 900).
-   * @default 900
+   * Aurora DSQL's `AWS IAM GRANT <role> TO '<arn>'`, by access key: a role named here accepts tokens of its keys
+   * only; other roles accept every key. The built-in `admin` needs no grant.
+   * @example { target: 'dsql', roleGrants: { app_user: [emulator.credentials.accessKeyId] } }
+   */
+  roleGrants?: Record<string, string[]>
+  /**
+   * An IAM session is closed this long after it signed in, as Aurora DSQL closes sessions at 60 minutes: set it
+   * low to see a pool retire and replace connections. RDS sets no limit.
+   * @default 3_600_000 for 'dsql', none for 'rds'
+   * @example { target: 'dsql', maxSessionAgeMs: 2_000 }
+   */
+  maxSessionAgeMs?: number
+  /**
+   * New IAM logins beyond this many open connections are refused (Aurora DSQL: 53300 "too many open connections",
+   * at 10,000 per cluster; RDS: PostgreSQL's 53300).
+   * @default 10_000 for 'dsql', none for 'rds' (the upstream's max_connections applies)
+   * @example { maxConnections: 5 }
+   */
+  maxConnections?: number
+  /**
+   * Tokens are accepted for at most this many seconds after they were signed (RDS: 900; Aurora DSQL: what the
+   * token's X-Amz-Expires asks, up to 604800).
+   * @default 900 (604800 for 'dsql')
    * @example { tokenLifetimeSeconds: 5 }
    */
   tokenLifetimeSeconds?: number
@@ -135,8 +168,10 @@ export interface Emulator extends EmulatorControls {
   /** Where clients dial: 127.0.0.1, on the emulator's port, or with `direct` on the upstream PostgreSQL's own. */
   readonly host: string
   readonly port: number
-  /** The RDS host name it serves as; use it as the TLS server name and the token host. */
+  /** The host name it serves as; use it as the TLS server name and the token host. */
   readonly endpoint: string
+  /** What it serves as: `'rds'` or `'dsql'`. */
+  readonly target: EmulatorTargetKind
   readonly region: string
   /** PEM of the CA that signed its certificate. */
   readonly ca: string
@@ -169,15 +204,7 @@ export interface Emulator extends EmulatorControls {
   ): Promise<Row[]>
 }
 
-const DEFAULT_ENDPOINT = 'demo.cluster-abc123def456.us-east-1.rds.amazonaws.com'
 const LISTEN_HOST = '127.0.0.1'
-const REGION_IN_HOST =
-  /\.([a-z]{2}(?:-gov)?-[a-z]+-\d+)\.rds(?:-fips)?\.amazonaws\.com(?:\.cn)?\.?$|\.rds\.(cn-[a-z]+-\d+)\.amazonaws\.com\.cn\.?$/i
-
-function regionOf(endpoint: string): string {
-  const match = REGION_IN_HOST.exec(endpoint)
-  return (match?.[1] ?? match?.[2] ?? 'us-east-1').toLowerCase()
-}
 
 function generateCredentials(): EmulatorCredentials {
   const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
@@ -207,12 +234,13 @@ type Listener = Pick<
 // What both ways of serving logins share.
 interface ListenerContext {
   options: EmulatorOptions
+  target: EmulatorTarget
   certificates: ServerCertificates
   controls: ControlState
   recorder: EventRecorder
   upstream: Upstream
   forceSsl: boolean
-  /** Checks tokens signed for `endpoint:port`. */
+  /** Checks tokens signed for `endpoint:port` (RDS) or `endpoint` (Aurora DSQL). */
   authenticatorFor(port: number): Authenticator
 }
 
@@ -233,8 +261,9 @@ interface ListenerContext {
  * })
  */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const endpoint = options.endpoint ?? DEFAULT_ENDPOINT
-  const region = options.region ?? regionOf(endpoint)
+  const target = emulatorTargetOf(options.target)
+  const endpoint = options.endpoint ?? target.defaultEndpoint
+  const region = options.region ?? target.regionOf(endpoint) ?? 'us-east-1'
   const credentials = options.credentials ?? [generateCredentials()]
   const [signingCredentials] = credentials
   if (!signingCredentials)
@@ -242,7 +271,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   if (options.direct) checkDirectOptions(options)
 
   const recorder: EventRecorder = createEventRecorder(options)
-  const controls = createControls(options)
+  const controls = createControls({
+    ...options,
+    maxTokenLifetimeSeconds: target.tokenRules.maxLifetimeSeconds,
+  })
   const certificates = await createServerCertificates({ hosts: [endpoint, 'localhost', LISTEN_HOST] })
   // A direct emulator opens no sessions itself, so it needs no TLS context for them.
   const upstream: Upstream = createUpstream(
@@ -251,6 +283,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   )
   const context: ListenerContext = {
     options,
+    target,
     certificates,
     controls,
     recorder,
@@ -258,23 +291,28 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     forceSsl: options.forceSsl ?? true,
     authenticatorFor: (port) =>
       createAuthenticator({
-        host: `${endpoint}:${port}`,
+        rules: target.tokenRules,
+        host: target.signedHost(endpoint, port),
         region,
         credentials,
         clockSkewMs: options.clockSkewMs ?? 300_000,
         controls,
         policy: options.policy,
+        roleGrants: options.roleGrants,
       }),
   }
-  const listener = await (options.direct ? startDirect(context) : startRelay(context)).catch(
-    async (error: unknown) => {
-      await upstream.close()
-      throw error
-    },
-  )
+  const start = async (): Promise<Listener> => {
+    await target.prepareUpstream?.(upstream)
+    return options.direct ? startDirect(context) : startRelay(context)
+  }
+  const listener = await start().catch(async (error: unknown) => {
+    await upstream.close()
+    throw error
+  })
   return {
     ...listener,
     endpoint,
+    target: target.kind,
     region,
     ca: certificates.ca,
     credentials: signingCredentials,
@@ -302,6 +340,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 // Options that only the relay reads would be silently ignored with `direct`: a clear error is better.
 function checkDirectOptions(options: EmulatorOptions): void {
   const relayOnly = [
+    options.target !== undefined && options.target !== 'rds' && 'target',
+    options.maxSessionAgeMs !== undefined && 'maxSessionAgeMs',
+    options.maxConnections !== undefined && 'maxConnections',
     options.port !== undefined && options.port !== options.upstream.port && 'port',
     options.upstreamTls !== undefined && 'upstreamTls',
     options.authenticationTimeoutMs !== undefined && 'authenticationTimeoutMs',
@@ -325,12 +366,19 @@ async function startRelay(context: ListenerContext): Promise<Listener> {
   // Half-open connections stay open so that a client that half-closes still receives what it asked for.
   const server = createServer({ allowHalfOpen: true })
   const port = await listen(server, context.options.port ?? 0)
+  const { target, options } = context
+  const maxConnections = options.maxConnections ?? target.maxConnections ?? Number.POSITIVE_INFINITY
   const sessionContext = {
     secureContext,
     upstream,
     controls,
     forceSsl: context.forceSsl,
     authenticationTimeoutMs: context.options.authenticationTimeoutMs ?? 60_000,
+    answers: target.answers,
+    iamOnly: target.iamOnly,
+    maxSessionAgeMs: options.maxSessionAgeMs ?? target.maxSessionAgeMs,
+    // The connection being signed in is counted too.
+    atConnectionLimit: () => sessions.size > maxConnections,
     emit: recorder.emit,
     authenticate: context.authenticatorFor(port),
   }

@@ -1,7 +1,12 @@
 import { Signer } from '@aws-sdk/rds-signer'
 import { describe, expect, it } from 'vitest'
 import { signGoStyle } from './testing/official-signers.js'
-import { type EmulatorCredentials, type TokenCheck, validateToken } from './token-validator.js'
+import {
+  type EmulatorCredentials,
+  RDS_TOKEN_RULES,
+  type TokenCheck,
+  validateToken,
+} from './token-validator.js'
 
 const endpoint = 'demo.cluster-abc123def456.eu-west-1.rds.amazonaws.com'
 const key: EmulatorCredentials = {
@@ -36,6 +41,7 @@ function sign(signing: Signing = {}): Promise<string> {
 
 function check(token: string, overrides: Partial<TokenCheck> = {}): ReturnType<typeof validateToken> {
   return validateToken({
+    rules: RDS_TOKEN_RULES,
     token,
     user: 'app',
     host: `${endpoint}:5432`,
@@ -54,13 +60,14 @@ function reasonOf(verdict: ReturnType<typeof validateToken>): string {
 
 describe('validateToken', () => {
   it('accepts a fresh token for this host, port, user and region', async () => {
-    expect(check(await sign())).toEqual({ ok: true, accessKeyId: key.accessKeyId })
+    expect(check(await sign())).toEqual({ ok: true, accessKeyId: key.accessKeyId, action: 'connect' })
   })
 
   it('accepts a token of temporary credentials that carries their session token', async () => {
     expect(check(await sign({ credentials: temporary }))).toEqual({
       ok: true,
       accessKeyId: temporary.accessKeyId,
+      action: 'connect',
     })
   })
 

@@ -26,13 +26,32 @@ export type TokenRejectReason =
   | 'signature'
   | 'expired'
   | 'session-expired'
+  | 'action-mismatch'
+
+/** What a kind of token is, as the server of one target checks it. */
+export interface TokenRules {
+  /** The signing name in the credential scope: `rds-db`, `dsql`. */
+  service: string
+  /** The `Action` the startup user needs: RDS takes `connect` from anyone, Aurora DSQL one action per role. */
+  actionFor(user: string): string
+  /** The actions that make a token of this kind at all; any other is malformed. */
+  actions: readonly string[]
+  /** Whether the token names its user in `DBUser`, which must then be the startup user (RDS). */
+  signsUser: boolean
+  /** Whether the signed host carries the port (`endpoint:port`, RDS) or not (Aurora DSQL). */
+  hostWithPort: boolean
+  /** The longest life the server gives a token, whatever its `X-Amz-Expires` asks for. */
+  maxLifetimeSeconds: number
+}
 
 /** Everything a token is checked against. */
 export interface TokenCheck {
+  /** The kind of token the emulated server takes. */
+  rules: TokenRules
   token: string
-  /** The user the session becomes (the startup user's first 63 bytes); the token's `DBUser` must equal it. */
+  /** The user the session becomes (the startup user's first 63 bytes); an RDS token's `DBUser` must equal it. */
   user: string
-  /** `endpoint:port` the emulator serves as; the token must be signed for it. */
+  /** `endpoint:port` (RDS) or `endpoint` (Aurora DSQL) the emulator serves as; the token must be signed for it. */
   host: string
   region: string
   credentials: readonly EmulatorCredentials[]
@@ -46,10 +65,18 @@ export interface TokenCheck {
 
 /** The outcome of a check. `detail` explains a rejection for logs; it never contains the token. */
 export type TokenVerdict =
-  | { ok: true; accessKeyId: string }
+  | { ok: true; accessKeyId: string; action: string }
   | { ok: false; reason: TokenRejectReason; detail: string; accessKeyId?: string }
 
-const RDS_MAX_LIFETIME_SECONDS = 900
+/** The `rds-db:connect` token of RDS and Aurora, which RDS honours for 15 minutes at most. */
+export const RDS_TOKEN_RULES: TokenRules = {
+  service: 'rds-db',
+  actionFor: () => 'connect',
+  actions: ['connect'],
+  signsUser: true,
+  hostWithPort: true,
+  maxLifetimeSeconds: 900,
+}
 // SigV4's limit for a presigned URL (seven days); signers refuse to sign for longer.
 const SIGV4_MAX_EXPIRES_SECONDS = 604_800
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
@@ -69,12 +96,14 @@ function reject(reason: TokenRejectReason, detail: string, accessKeyId?: string)
 }
 
 /**
- * Checks a token the way RDS does: a well-formed `rds-db` `connect` presigned URL for this host, user and
- * region, signed by a known key (with its session token, when it has one), within its lifetime and the
- * lifetime of the credentials that signed it.
+ * Checks a token the way the server of its kind does (RDS: a well-formed `rds-db` `connect` presigned URL for this
+ * `host:port`, user and region; Aurora DSQL: a `dsql` one for the bare host with the action of the role), signed
+ * by a known key (with its session token, when it has one), within its lifetime and the lifetime of the
+ * credentials that signed it.
  */
 export function validateToken(check: TokenCheck): TokenVerdict {
-  const request = parsePresignedRequest(check.token)
+  const { rules } = check
+  const request = parsePresignedRequest(check.token, rules.hostWithPort)
   if (!request) return reject('malformed', `not a presigned URL of at most ${MAX_TOKEN_BYTES} bytes`)
   const param = (name: string): string => request.params.get(name) ?? ''
   const [accessKeyId = '', scopeDate, region, service, terminator] = param('X-Amz-Credential').split('/')
@@ -82,10 +111,10 @@ export function validateToken(check: TokenCheck): TokenVerdict {
   const expiresText = param('X-Amz-Expires')
   const expiresSeconds = EXPIRES_SECONDS.test(expiresText) ? Number(expiresText) : Number.NaN
   const checks: [string, boolean][] = [
-    ['Action', param('Action') === 'connect'],
-    ['DBUser', request.params.has('DBUser')],
+    ['Action', rules.actions.includes(param('Action'))],
+    ['DBUser', !rules.signsUser || request.params.has('DBUser')],
     ['X-Amz-Algorithm', param('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256'],
-    ['X-Amz-Credential', service === 'rds-db' && terminator === 'aws4_request' && region !== undefined],
+    ['X-Amz-Credential', service === rules.service && terminator === 'aws4_request' && region !== undefined],
     [
       'X-Amz-Date',
       signedAt !== undefined && /^\d{8}$/.test(scopeDate ?? '') && param('X-Amz-Date').startsWith(scopeDate!),
@@ -100,12 +129,17 @@ export function validateToken(check: TokenCheck): TokenVerdict {
   if (request.host.toLowerCase() !== check.host.toLowerCase()) {
     return reject('host', `signed for ${request.host}, expected ${check.host}`, accessKeyId)
   }
-  if (param('DBUser') !== check.user) {
+  if (rules.signsUser && param('DBUser') !== check.user) {
     return reject(
       'user-mismatch',
       `signed for user "${param('DBUser')}", startup user "${check.user}"`,
       accessKeyId,
     )
+  }
+  const action = param('Action')
+  if (action !== rules.actionFor(check.user)) {
+    const detail = `signed for ${action}, user "${check.user}" needs ${rules.actionFor(check.user)}`
+    return reject('action-mismatch', detail, accessKeyId)
   }
   const key = check.credentials.find((candidate) => candidate.accessKeyId === accessKeyId)
   if (!key) return reject('unknown-key', `access key ${accessKeyId} is not accepted`, accessKeyId)
@@ -119,7 +153,7 @@ export function validateToken(check: TokenCheck): TokenVerdict {
   }
 
   // RDS documents a 15-minute life whatever X-Amz-Expires says, so a longer one is accepted but not honoured.
-  const lifetimeSeconds = Math.min(expiresSeconds, RDS_MAX_LIFETIME_SECONDS, check.maxLifetimeSeconds)
+  const lifetimeSeconds = Math.min(expiresSeconds, rules.maxLifetimeSeconds, check.maxLifetimeSeconds)
   const expiresAt = signedAt! + lifetimeSeconds * 1000
   // A token dated ahead (a signer whose clock runs fast) is accepted within the skew; its life still counts from
   // its X-Amz-Date.
@@ -133,5 +167,5 @@ export function validateToken(check: TokenCheck): TokenVerdict {
     const at = key.expiration.toISOString()
     return reject('session-expired', `the signing credentials expired at ${at}`, accessKeyId)
   }
-  return { ok: true, accessKeyId }
+  return { ok: true, accessKeyId, action }
 }
