@@ -101,14 +101,16 @@ export function createIamAuth(options: IamAuthOptions): IamAuth {
       fingerprint === currentFingerprint
     if (same && current) return current
     currentFingerprint = fingerprint
-    const { action } = tokenKind
+    const { action, lifetimeSeconds } = tokenKind
+    const { accessKeyId } = identity
     const tokenKey = {
       tokenHost,
       tokenPort,
       user: tokenUser,
       action,
+      lifetimeSeconds,
       region: regionName,
-      accessKeyId: identity.accessKeyId,
+      accessKeyId,
     }
     return cache.slot(tokenKey, fingerprint)
   }

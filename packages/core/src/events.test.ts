@@ -11,6 +11,7 @@ const key = {
   region: 'us-east-1',
   accessKeyId: 'AKID',
   action: 'connect',
+  lifetimeSeconds: 900,
 }
 const expiresAt = new Date(Date.UTC(2026, 0, 1, 0, 15))
 const error = { name: 'RdsIamError', code: 'credentials', message: 'expired' }

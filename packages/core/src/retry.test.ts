@@ -1,40 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { RdsIamError } from './errors'
-import { createRetry } from './retry'
-import { collectEvents, driverError, eventsOfType } from './test-helpers'
+import { driverError, eventsOfType, retryHarness as harness } from './test-helpers'
 import type { ConnectAttempt } from './types'
 
 const pamFailure = () => driverError('28000', 'PAM authentication failed for user "app"')
 const throttled = () =>
   driverError(undefined, 'The IAM authentication failed because of too many competing requests.')
-
-function harness(options: { maxThrottleMs?: number; random?: () => number } = {}) {
-  const { events, onEvent } = collectEvents()
-  const sleeps: number[] = []
-  const time = { now: 0 }
-  let invalidations = 0
-  const retry = createRetry({
-    maxThrottleMs: options.maxThrottleMs ?? 1_000,
-    baseDelayMs: 100,
-    startAttempt: (remainingMs) => ({
-      attempt: { password: async () => 'token', remainingMs },
-      failedWhileWaiting: () => undefined,
-      abort: () => {},
-      invalidateToken: () => {
-        invalidations++
-      },
-    }),
-    emit: onEvent,
-    context: () => ({ host: '127.0.0.1', port: 5432, user: 'app', region: 'us-east-1' }),
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      time.now += ms
-    },
-    random: options.random ?? (() => 1),
-    now: () => time.now,
-  })
-  return { retry, events, sleeps, time, invalidations: () => invalidations }
-}
 
 // Fails with the given errors in turn, then succeeds.
 function connectFailing(...errors: Error[]) {

@@ -1,4 +1,5 @@
-import type { AwsCredentialIdentity, AwsCredentialProvider, Clock, IamEvent } from './types'
+import { createRetry } from './retry'
+import type { AwsCredentialIdentity, AwsCredentialProvider, Clock, ErrorContext, IamEvent } from './types'
 
 // Shaped like real keys so the signer accepts them; they open nothing.
 export const FAKE_IDENTITY: AwsCredentialIdentity = {
@@ -64,4 +65,40 @@ export function deferred<T>(): {
     reject = rej
   })
   return { promise, resolve, reject }
+}
+
+export interface RetryHarnessOptions {
+  maxThrottleMs?: number
+  random?: () => number
+  context?: ErrorContext
+}
+
+// A retry whose sleeps and clock are fakes that advance together, and whose attempts count invalidations.
+export function retryHarness(options: RetryHarnessOptions = {}) {
+  const { events, onEvent } = collectEvents()
+  const sleeps: number[] = []
+  const time = { now: 0 }
+  let invalidations = 0
+  const context = options.context ?? { host: '127.0.0.1', port: 5432, user: 'app', region: 'us-east-1' }
+  const retry = createRetry({
+    maxThrottleMs: options.maxThrottleMs ?? 1_000,
+    baseDelayMs: 100,
+    startAttempt: (remainingMs) => ({
+      attempt: { password: async () => 'token', remainingMs },
+      failedWhileWaiting: () => undefined,
+      abort: () => {},
+      invalidateToken: () => {
+        invalidations++
+      },
+    }),
+    emit: onEvent,
+    context: () => context,
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      time.now += ms
+    },
+    random: options.random ?? (() => 1),
+    now: () => time.now,
+  })
+  return { retry, events, sleeps, time, invalidations: () => invalidations }
 }

@@ -13,6 +13,7 @@ const key: TokenKey = {
   region: 'us-east-1',
   accessKeyId: 'AKID',
   action: 'connect',
+  lifetimeSeconds: 900,
 }
 
 interface Harness {

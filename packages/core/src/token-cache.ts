@@ -148,6 +148,15 @@ export function createTokenCache(settings: TokenCacheSettings): TokenCache {
 }
 
 function cacheId(key: TokenKey, fingerprint: string): string {
-  const { tokenHost, tokenPort, user, action, region, accessKeyId } = key
-  return JSON.stringify([tokenHost, tokenPort, user, action, region, accessKeyId, fingerprint])
+  const { tokenHost, tokenPort, user, action, lifetimeSeconds, region, accessKeyId } = key
+  return JSON.stringify([
+    tokenHost,
+    tokenPort,
+    user,
+    action,
+    lifetimeSeconds,
+    region,
+    accessKeyId,
+    fingerprint,
+  ])
 }

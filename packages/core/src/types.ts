@@ -81,6 +81,8 @@ export interface TokenKey {
   user: string
   /** What the token is signed for: `connect` (RDS), `DbConnect` or `DbConnectAdmin` (Aurora DSQL). */
   action: string
+  /** The `X-Amz-Expires` it asks for: 900 for RDS, `tokenLifetimeSeconds` for Aurora DSQL. */
+  lifetimeSeconds: number
   region: string
   accessKeyId: string
 }
