@@ -39,7 +39,7 @@ const IS_IAM_USER = `
 
 // Test files share one PostgreSQL and may create the same role at the same moment; a transaction-scoped
 // advisory lock makes the check-then-create atomic.
-const ROLE_LOCK = 0x5d5_1a4
+export const ROLE_LOCK = 0x5d5_1a4
 
 // An IAM user gets PASSWORD NULL: like on RDS, only its token lets it in.
 const ROLE_STATEMENTS = `

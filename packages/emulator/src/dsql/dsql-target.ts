@@ -1,4 +1,5 @@
 import type { EmulatorTarget } from '../targets/emulator-target.js'
+import { ROLE_LOCK } from '../upstream.js'
 import { DSQL_ANSWERS } from './dsql-answers.js'
 import { DSQL_ADMIN_ROLE, DSQL_TOKEN_RULES } from './dsql-token-rules.js'
 
@@ -25,7 +26,10 @@ export const dsqlEmulatorTarget: EmulatorTarget = {
   // DSQL's admin creates roles and tables in `public`; PostgreSQL 15 lets only the schema's owner do the latter.
   async prepareUpstream(upstream) {
     await upstream.createIamUser(DSQL_ADMIN_ROLE)
-    await upstream.query(`ALTER ROLE ${DSQL_ADMIN_ROLE} CREATEROLE`)
-    await upstream.query(`GRANT ALL ON SCHEMA public TO ${DSQL_ADMIN_ROLE}`)
+    // One transaction under the role lock: emulators that share a PostgreSQL start at the same moment, and two
+    // concurrent GRANTs on one schema fail with "tuple concurrently updated".
+    await upstream.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${ROLE_LOCK}); ALTER ROLE ${DSQL_ADMIN_ROLE} CREATEROLE; GRANT ALL ON SCHEMA public TO ${DSQL_ADMIN_ROLE}; COMMIT`,
+    )
   },
 }

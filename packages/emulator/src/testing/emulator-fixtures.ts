@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { DsqlSigner } from '@aws-sdk/dsql-signer'
 import { Signer } from '@aws-sdk/rds-signer'
 import pg from 'pg'
 import { expect, inject, vi } from 'vitest'
@@ -37,6 +38,26 @@ export function signToken(
     credentials: overrides.credentials ?? emulator.credentials,
     username: user,
   }).getAuthToken()
+}
+
+/** What a DSQL token is signed for; anything left out is what the emulator serves, as the admin role if `admin`. */
+export interface DsqlSigningOverrides {
+  admin?: boolean
+  hostname?: string
+  region?: string
+  credentials?: EmulatorCredentials
+  expiresIn?: number
+}
+
+/** A real token from `@aws-sdk/dsql-signer` for a DSQL-mode emulator. */
+export function signDsqlToken(emulator: Emulator, overrides: DsqlSigningOverrides = {}): Promise<string> {
+  const signer = new DsqlSigner({
+    hostname: overrides.hostname ?? emulator.endpoint,
+    region: overrides.region ?? emulator.region,
+    credentials: overrides.credentials ?? emulator.credentials,
+    ...(overrides.expiresIn === undefined ? {} : { expiresIn: overrides.expiresIn }),
+  })
+  return overrides.admin ? signer.getDbConnectAdminAuthToken() : signer.getDbConnectAuthToken()
 }
 
 /** node-postgres settings that dial the emulator over verified TLS, as an application would. */
