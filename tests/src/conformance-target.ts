@@ -12,6 +12,8 @@ export interface TargetConfig {
   ssl: IamAuthOptions['ssl']
   iam: Omit<IamAuthOptions, 'host' | 'port' | 'user' | 'ssl'>
   max: number
+  /** The pool's own connection lifetime, in the driver's option for it; left out, the adapter's default applies. */
+  maxLifetimeSeconds?: number
 }
 
 /** One connection taken out of the pool and kept open. */
@@ -29,10 +31,14 @@ export interface TargetPool {
   end(): Promise<void>
   /** Connections the pool keeps, where the driver tells; a failed connect must never stay among them. */
   connectionCount?(): number
+  /** The connection lifetime in seconds the driver's pool applies, as the driver reads its config. */
+  lifetimeSeconds?(): Promise<number | undefined>
 }
 
 /** An adapter as the conformance suite drives it. */
 export interface ConformanceTarget {
   name: string
+  /** Whether connections come from a pool that retires them at an age (not standalone Clients). */
+  pooled: boolean
   createPool(config: TargetConfig): TargetPool
 }

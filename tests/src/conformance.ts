@@ -19,6 +19,12 @@ export interface ConformanceOptions {
    * PAM message. It cannot throttle, so the throttling behaviour is left to the relay's run.
    */
   direct?: boolean
+  /**
+   * What the emulator serves as: `'dsql'` runs the suite against an Aurora DSQL cluster, where the adapter's config
+   * differs from the RDS run in its host name alone (the emulator's DSQL endpoint, signed for and verified).
+   * @default 'rds'
+   */
+  target?: 'rds' | 'dsql'
 }
 
 /**
@@ -26,13 +32,17 @@ export interface ConformanceOptions {
  * a real PostgreSQL: real TLS, real tokens, real driver.
  */
 export function describeConformance(target: ConformanceTarget, options: ConformanceOptions = {}): void {
-  const { direct = false } = options
-  describe(`${target.name} conformance${direct ? ', direct emulator' : ''}`, () => {
+  const { direct = false, target: endpointKind = 'rds' } = options
+  const dsql = endpointKind === 'dsql'
+  const suffix = `${direct ? ', direct emulator' : ''}${dsql ? ', Aurora DSQL' : ''}`
+  describe(`${target.name} conformance${suffix}`, () => {
     const watch = createSecretWatch()
     const denied = new Set<string>()
     const pools: TargetPool[] = []
     // Connections a test holds; released after it even when it fails, so ending its pools cannot hang.
     const held = new Set<HeldConnection>()
+    // Aurora DSQL's AWS IAM GRANT, by role: filled in by the test of a role not mapped to the key.
+    const roleGrants: Record<string, string[]> = {}
     let emulator: Emulator
     let ownPostgres: PostgresServer | undefined
 
@@ -41,6 +51,8 @@ export function describeConformance(target: ConformanceTarget, options: Conforma
       emulator = await startEmulator({
         upstream: ownPostgres ?? inject('postgres'),
         direct,
+        target: endpointKind,
+        roleGrants,
         policy: ({ user }) => !denied.has(user),
         onEvent: (event) => watch.recordValue(event),
       })
@@ -79,7 +91,7 @@ export function describeConformance(target: ConformanceTarget, options: Conforma
 
     // Role names of this adapter's run; PostgreSQL reserves the `pg_` prefix, hence `conf_`.
     function userName(label: string): string {
-      return `conf_${target.name}_${label}`.replace(/\W/g, '_').toLowerCase()
+      return `conf_${target.name}${dsql ? '_dsql' : ''}_${label}`.replace(/\W/g, '_').toLowerCase()
     }
 
     // Each test signs in as its own user, so its first token is a cold start of the process-wide cache.
@@ -249,16 +261,19 @@ export function describeConformance(target: ConformanceTarget, options: Conforma
       if (pool.connectionCount) expect(pool.connectionCount()).toBe(1)
     })
 
-    it('e. a permanent rejection retries exactly once, then fails with the hint; the pool recovers', async () => {
+    // RDS refuses every bad token with one message, so a refusal is retried once; Aurora DSQL says when its IAM
+    // policy refuses, which no new token can change.
+    const policyAttempts = dsql ? 1 : 2
+    it(`e. a permanent rejection is tried ${policyAttempts === 2 ? 'twice' : 'once'}, then fails with the hint; the pool recovers`, async () => {
       const events = recordEvents()
       const user = await iamUser('e')
       denied.add(user)
       const byPolicy = emulator.stats().rejected.policy ?? 0
       const pool = open(configFor(user, events))
       const error = await failureOf(pool.query('select 1'))
-      expectIamFailure(error, 'token-rejected', 'rds-db:connect')
-      expect(events.retries()).toHaveLength(1)
-      expect(emulator.stats().rejected.policy).toBe(byPolicy + 2)
+      expectIamFailure(error, 'token-rejected', dsql ? 'dsql:DbConnect' : 'rds-db:connect')
+      expect(events.retries()).toHaveLength(policyAttempts - 1)
+      expect(emulator.stats().rejected.policy).toBe(byPolicy + policyAttempts)
       if (pool.connectionCount) expect(pool.connectionCount()).toBe(0)
       denied.delete(user)
       expect(await pool.query('select current_user as who')).toEqual([{ who: user }])
@@ -311,7 +326,27 @@ export function describeConformance(target: ConformanceTarget, options: Conforma
       expect(events.count('token-generated')).toBe(1)
     })
 
-    it('i. a user without rds_iam fails as not-iam-user, without a retry', async () => {
+    // Aurora DSQL has no password users: every role signs in with a token of a key the role is granted to.
+    const itOnRds = dsql ? undefined : it
+    const itOnDsql = dsql ? it : undefined
+    itOnDsql?.(
+      'i. a role not granted to the IAM identity fails as token-rejected, naming AWS IAM GRANT',
+      async () => {
+        const events = recordEvents()
+        const user = await iamUser('i_unmapped')
+        roleGrants[user] = ['AKIANOBODYHASTHISKEY']
+        const unmapped = emulator.stats().rejected['not-mapped'] ?? 0
+        const pool = open(configFor(user, events))
+        const error = await failureOf(pool.query('select 1'))
+        expectIamFailure(error, 'token-rejected', `AWS IAM GRANT "${user}"`)
+        expect(events.retries()).toHaveLength(1)
+        expect(emulator.stats().rejected['not-mapped']).toBe(unmapped + 2)
+        delete roleGrants[user]
+        expect(await pool.query('select current_user as who')).toEqual([{ who: user }])
+      },
+    )
+
+    itOnRds?.('i. a user without rds_iam fails as not-iam-user, without a retry', async () => {
       const events = recordEvents()
       const user = userName('plain')
       await emulator.createPasswordUser(user, 'a-real-password')
@@ -343,6 +378,56 @@ export function describeConformance(target: ConformanceTarget, options: Conforma
         const throttled = events.retries().filter((retry) => retry.kind === 'throttled')
         expect(throttled.length).toBeGreaterThan(0)
         expect(throttled.every((retry) => retry.delayMs >= 0)).toBe(true)
+      },
+    )
+
+    // Aurora DSQL ends every session at 60 minutes: pools retire connections before, unless told otherwise.
+    const itOnDsqlPool = dsql && target.pooled ? it : undefined
+    itOnDsqlPool?.(
+      'l. the pool retires connections at 55 minutes by default, or at the age the user chose',
+      async () => {
+        const user = await iamUser('l')
+        const defaults = open(configFor(user, recordEvents()))
+        expect(await defaults.lifetimeSeconds?.()).toBe(3300)
+        const own = open(configFor(user, recordEvents(), { maxLifetimeSeconds: 1234 }))
+        expect(await own.lifetimeSeconds?.()).toBe(1234)
+      },
+    )
+
+    itOnDsqlPool?.(
+      'l. connections retired before the server ends their sessions keep every query working',
+      async () => {
+        // A cluster of its own whose sessions end after 3 s, and a pool that retires them after 1 s.
+        const aging = await startEmulator({
+          upstream: inject('postgres'),
+          target: 'dsql',
+          maxSessionAgeMs: 3_000,
+        })
+        const user = userName('l_aging')
+        await aging.createIamUser(user)
+        const base = aging.adapterOptions(user)
+        const pool = target.createPool({
+          ...base,
+          max: 2,
+          maxLifetimeSeconds: 1,
+          iam: { ...base.iam, logger },
+        })
+        try {
+          const until = Date.now() + 5_000
+          let queries = 0
+          while (Date.now() < until) {
+            expect(await pool.query('select 1 as one')).toEqual([{ one: 1 }])
+            queries++
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+          expect(queries).toBeGreaterThan(10)
+          // Every session the pool used was closed by the pool, none by the server.
+          expect(aging.events.filter((event) => event.type === 'session-aged-out')).toEqual([])
+          expect(aging.stats().accepted).toBeGreaterThanOrEqual(3)
+        } finally {
+          await pool.end()
+          await aging.close()
+        }
       },
     )
 

@@ -19,9 +19,12 @@ async function rowsOf(query: Knex.Raw): Promise<Row[]> {
 export function knexTarget(name: string): ConformanceTarget {
   return {
     name,
-    createPool: ({ max, ...connection }) => {
+    pooled: true,
+    createPool: ({ max, maxLifetimeSeconds, ...connection }) => {
+      const lifetime =
+        maxLifetimeSeconds === undefined ? {} : { maxConnectionLifetimeMillis: maxLifetimeSeconds * 1000 }
       // min 0: connections open only when the suite asks, so counts of accepted sign-ins are exact.
-      const db = createKnex({ connection, pool: { min: 0, max } })
+      const db = createKnex({ connection, pool: { min: 0, max, ...lifetime } })
       return {
         // Knex's own pool of pg connections (the client itself refers to itself, which JSON cannot show).
         driver: db.client.pool,
@@ -36,6 +39,10 @@ export function knexTarget(name: string): ConformanceTarget {
           }
         },
         end: () => db.destroy(),
+        lifetimeSeconds: async () => {
+          const millis = (db.client.config as Knex.Config).pool?.maxConnectionLifetimeMillis
+          return millis === undefined ? undefined : millis / 1000
+        },
         connectionCount: () => {
           const pool = db.client.pool as TarnPool
           return pool.numUsed() + pool.numFree()

@@ -23,6 +23,7 @@ export function prismaClientTarget(
 ): ConformanceTarget {
   return {
     name,
+    pooled: true,
     createPool: (config) => {
       const adapter = createPrismaAdapter(config)
       const Client = PrismaClient()
@@ -49,6 +50,9 @@ export function prismaClientTarget(
             transaction.catch((error: unknown) => rejectHeld(rdsIamErrorOf(error) ?? error))
           }),
         end: () => prisma.$disconnect(),
+        // The pool config the adapter keeps and builds its pool from.
+        lifetimeSeconds: async () =>
+          (adapter as unknown as { config: { maxLifetimeSeconds?: number } }).config.maxLifetimeSeconds,
       }
     },
   }
@@ -76,6 +80,7 @@ async function rowsOf(queryable: Queryable, text: string): Promise<Row[]> {
 export function prismaAdapterTarget(name: string): ConformanceTarget {
   return {
     name,
+    pooled: true,
     createPool: (config) => {
       const factory = createPrismaAdapter(config)
       const connected = factory.connect()
@@ -96,6 +101,8 @@ export function prismaAdapterTarget(name: string): ConformanceTarget {
           }
         },
         end: async () => (await connected).dispose(),
+        lifetimeSeconds: async () =>
+          (factory as unknown as { config: { maxLifetimeSeconds?: number } }).config.maxLifetimeSeconds,
       }
     },
   }

@@ -5,7 +5,7 @@ import type { ConformanceTarget, Row } from './conformance-target'
 
 /** What TypeORM's PostgreSQL driver keeps of its writer pool. */
 interface PostgresDriverPools {
-  master?: { totalCount: number }
+  master?: { totalCount: number; options: { maxLifetimeSeconds?: number } }
 }
 
 /**
@@ -30,8 +30,17 @@ export function initializeOnDemand(dataSource: DataSource): () => Promise<DataSo
 export function typeormTarget(name: string): ConformanceTarget {
   return {
     name,
-    createPool: ({ max, user, ...config }) => {
-      const dataSource = createDataSource({ type: 'postgres', ...config, username: user, poolSize: max })
+    pooled: true,
+    createPool: ({ max, user, maxLifetimeSeconds, ...config }) => {
+      // TypeORM hands `extra` to the pg Pool it makes.
+      const extra = maxLifetimeSeconds === undefined ? undefined : { maxLifetimeSeconds }
+      const dataSource = createDataSource({
+        type: 'postgres',
+        ...config,
+        username: user,
+        poolSize: max,
+        extra,
+      })
       const ready = initializeOnDemand(dataSource)
       return {
         // The options TypeORM keeps (its DataSource refers to itself, which JSON cannot show).
@@ -49,6 +58,10 @@ export function typeormTarget(name: string): ConformanceTarget {
           if (dataSource.isInitialized) await dataSource.destroy()
         },
         connectionCount: () => (dataSource.driver as unknown as PostgresDriverPools).master?.totalCount ?? 0,
+        lifetimeSeconds: async () => {
+          await ready()
+          return (dataSource.driver as unknown as PostgresDriverPools).master?.options.maxLifetimeSeconds
+        },
       }
     },
   }

@@ -6,6 +6,7 @@ import type { ConformanceTarget } from './conformance-target'
 export function pgPoolTarget(name: string): ConformanceTarget {
   return {
     name,
+    pooled: true,
     createPool: ({ max, ...config }) => {
       const pool = createPool({ ...config, max })
       return {
@@ -23,6 +24,7 @@ export function pgPoolTarget(name: string): ConformanceTarget {
         },
         end: () => pool.end(),
         connectionCount: () => pool.totalCount,
+        lifetimeSeconds: async () => pool.options.maxLifetimeSeconds,
       }
     },
   }
@@ -35,7 +37,8 @@ export function pgPoolTarget(name: string): ConformanceTarget {
 export function pgClientTarget(name: string): ConformanceTarget {
   return {
     name,
-    createPool: ({ max, ...config }) => {
+    pooled: false,
+    createPool: ({ max, maxLifetimeSeconds: _noPool, ...config }) => {
       // Made once, as an application makes its config once: bad options fail here, before any connect.
       const IamClient = createClientClass(config)
       const open = new Set<pg.Client>()

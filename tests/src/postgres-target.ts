@@ -5,8 +5,9 @@ import type { ConformanceTarget, HeldConnection } from './conformance-target'
 export function postgresTarget(name: string): ConformanceTarget {
   return {
     name,
-    createPool: (config) => {
-      const sql = createSql({ ...config, onnotice: () => {} })
+    pooled: true,
+    createPool: ({ maxLifetimeSeconds, ...config }) => {
+      const sql = createSql({ ...config, max_lifetime: maxLifetimeSeconds, onnotice: () => {} })
       return {
         driver: sql,
         query: (text) => sql.unsafe(text),
@@ -31,6 +32,11 @@ export function postgresTarget(name: string): ConformanceTarget {
             transaction.catch(rejectHeld)
           }),
         end: () => sql.end({ timeout: 5 }),
+        lifetimeSeconds: async () => {
+          // Without a number postgres.js draws one per connection (30 to 60 minutes).
+          const lifetime: unknown = sql.options.max_lifetime
+          return typeof lifetime === 'number' ? lifetime : undefined
+        },
       }
     },
   }

@@ -1,6 +1,6 @@
 import { RdsIamError } from '@rds-iam/core'
 import { createDriverAuth, driverConfig } from '@rds-iam/core/adapter'
-import { createClientClass, type IamClientConfig } from '@rds-iam/pg'
+import { createClientClass, type IamClientConfig, poolLifetimeOf } from '@rds-iam/pg'
 import knex, { type Knex } from 'knex'
 import pg from 'pg'
 
@@ -41,7 +41,12 @@ export function createKnex(config?: IamKnexConfig): Knex {
     }
   }
   // The driver's Client owns every connection setting; knex only makes a pool when `connection` is set.
-  const instance = knex({ ...knexConfig, client: IamKnexClient, connection: {} })
+  const instance = knex({
+    ...knexConfig,
+    pool: withLifetime(knexConfig.pool, poolLifetimeOf(Client)),
+    client: IamKnexClient,
+    connection: {},
+  })
   if (instance.client.driver !== driver) {
     // Its connections would otherwise be opened by plain pg, skipping IAM.
     throw new RdsIamError('config', 'This knex did not load pg through its dialect.', {
@@ -49,6 +54,16 @@ export function createKnex(config?: IamKnexConfig): Knex {
     })
   }
   return instance
+}
+
+// Aurora DSQL ends sessions at 60 minutes: knex's pool (3.3 and later; older ones ignore the option) retires
+// connections before that unless the user chose a lifetime.
+function withLifetime(
+  pool: Knex.PoolConfig | undefined,
+  seconds: number | undefined,
+): Knex.PoolConfig | undefined {
+  if (seconds === undefined || pool?.maxConnectionLifetimeMillis !== undefined) return pool
+  return { ...pool, maxConnectionLifetimeMillis: seconds * 1000 }
 }
 
 // The pg dialect is not exported by knex; an instance made without a connection names its class and opens nothing.

@@ -10,7 +10,7 @@ import {
 } from '@rds-iam/core/adapter'
 import pg from 'pg'
 import { callerOptions } from './caller-options'
-import { createIamPool } from './pool'
+import { createIamPool, withPoolLifetime } from './pool'
 import { signIn } from './sign-in'
 
 export * from '@rds-iam/core'
@@ -95,6 +95,28 @@ export function createClientClass(config?: IamClientConfig): IamClientClass {
   return clientClass(resolveConfig(config))
 }
 
+// What pools of each class's connections should know of its endpoint, for the adapters that build pools of it.
+const poolLifetimes = new WeakMap<IamClientClass, number | undefined>()
+
+/**
+ * The age in seconds at which a pool of this class's connections should retire one, when the pool's own config
+ * says nothing: 3300 on Aurora DSQL, whose sessions end at 60 minutes; undefined elsewhere (and for other classes).
+ * For adapters that build pools of `createClientClass` clients (Knex, TypeORM, Prisma).
+ * @example poolLifetimeOf(createClientClass({ host: 'abc123.dsql.us-east-1.on.aws', user: 'admin' })) // 3300
+ */
+export function poolLifetimeOf(Client: unknown): number | undefined {
+  return typeof Client === 'function' ? poolLifetimes.get(Client as IamClientClass) : undefined
+}
+
+/**
+ * A pg-pool config for a pool of this class's connections: `maxLifetimeSeconds` under Aurora DSQL's session limit
+ * unless the config sets one, the config unchanged elsewhere.
+ * @example new pg.Pool(withIamPoolDefaults({ Client, max: 10 }))
+ */
+export function withIamPoolDefaults<T extends pg.PoolConfig & { Client: IamClientClass }>(config: T): T {
+  return withPoolLifetime(config, poolLifetimeOf(config.Client))
+}
+
 function clientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
   const tls = createSharedTls(auth)
   const group = createSignInGroup()
@@ -108,7 +130,11 @@ function clientClass({ auth, pgConfig }: ResolvedConfig): IamClientClass {
       group,
     )
   }
-  return Object.assign(IamClient, { abortWaitingSignIns: group.abortWaiting }) as unknown as IamClientClass
+  const Client = Object.assign(IamClient, {
+    abortWaitingSignIns: group.abortWaiting,
+  }) as unknown as IamClientClass
+  poolLifetimes.set(Client, auth.poolMaxLifetimeSeconds)
+  return Client
 }
 
 /**

@@ -76,7 +76,9 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
           () => this,
           async (failure: unknown) => {
             const error = (await this.#tracked.failedWhileWaiting(failure)) ?? failure
-            if (classifyError(error).kind === 'token-rejected') this.#tracked.invalidateToken()
+            if (classifyError(error, { target: auth.target }).kind === 'token-rejected') {
+              this.#tracked.invalidateToken()
+            }
             if (typeof error === 'object' && error !== null) signInFailures.set(error, startedAt)
             // pg leaves the socket of a failed sign-in open (a password hook that failed, a timeout).
             this.connection?.stream?.destroy()
@@ -154,5 +156,14 @@ export function createIamPool(auth: IamAuth, pgConfig: pg.ClientConfig): pg.Pool
     }
   }
 
-  return new IamPool({ ...pgConfig, Client: IamPooledClient })
+  return new IamPool({ ...withPoolLifetime(pgConfig, auth.poolMaxLifetimeSeconds), Client: IamPooledClient })
+}
+
+/**
+ * The pool config with pg-pool's `maxLifetimeSeconds` set for a target whose server ends sessions (Aurora DSQL:
+ * retired at 55 minutes, before its 60), unless the user set one; unchanged elsewhere.
+ */
+export function withPoolLifetime<T extends pg.PoolConfig>(config: T, seconds: number | undefined): T {
+  if (seconds === undefined || config.maxLifetimeSeconds !== undefined) return config
+  return { ...config, maxLifetimeSeconds: seconds }
 }

@@ -52,9 +52,13 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
   const tls = createSharedTls(auth)
   const sockets = createSocketFactory(auth, tls, () => connectTimeoutMs)
   // postgres.js documents `socket` (a factory, awaited per connect) but leaves it out of its types.
+  // Aurora DSQL ends sessions at 60 minutes; postgres.js's own default (30 to 60 minutes) can reach that.
+  const lifetime = auth.poolMaxLifetimeSeconds
+  const ownLifetime = driverOptions.max_lifetime !== undefined || 'max_lifetime' in urlParameters
   const connectionOptions = {
     ...(choseBackoff(driverOptions, urlParameters) ? {} : { backoff: reconnectBackoff }),
     ...driverOptions,
+    ...(lifetime === undefined || ownLifetime ? {} : { max_lifetime: lifetime }),
     host: auth.host,
     port: auth.port,
     user: auth.user,

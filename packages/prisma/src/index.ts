@@ -1,7 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import { RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
 import { driverConfig } from '@rds-iam/core/adapter'
-import { createClientClass, type IamClientClass, type IamPoolConfig } from '@rds-iam/pg'
+import { createClientClass, type IamClientClass, type IamPoolConfig, withIamPoolDefaults } from '@rds-iam/pg'
 import type pg from 'pg'
 
 export * from '@rds-iam/core'
@@ -23,7 +23,8 @@ export function createPrismaAdapter(config?: IamPoolConfig, options?: PrismaPgOp
   // A pool config, never a Pool: the adapter tells a Pool from a config with `instanceof` against its own copy of
   // pg, and takes a Pool from any other copy for a config. Every copy's pg-pool opens connections with `Client`.
   const Client = createClientClass(config)
-  const poolConfig: pg.PoolConfig = { ...poolOptions, Client }
+  // Pool options such as `maxLifetimeSeconds` are the user's; Aurora DSQL's default goes under them.
+  const poolConfig: pg.PoolConfig = withIamPoolDefaults({ ...poolOptions, Client })
   const adapter = new PrismaPg(poolConfig, options)
   endingSignInsOnDispose(adapter, Client)
   // The adapter builds its pool from the config it keeps; one that kept something else would open plain

@@ -1,5 +1,5 @@
 import { type IamDriverOptions, type IamOptions, RdsIamError } from '@rds-iam/core'
-import { createClientClass, type IamClientClass } from '@rds-iam/pg'
+import { createClientClass, type IamClientClass, withIamPoolDefaults } from '@rds-iam/pg'
 import pg from 'pg'
 import { DataSource, type DataSourceOptions } from 'typeorm'
 
@@ -102,7 +102,8 @@ function pgWithIamPools(clientClasses: Map<unknown, IamClientClass>): typeof pg 
           },
         )
       }
-      super({ ...poolOptions, Client })
+      // `extra: { maxLifetimeSeconds }` reaches here; Aurora DSQL's default goes under it.
+      super(withIamPoolDefaults({ ...poolOptions, Client }))
       this.#Client = Client
     }
 

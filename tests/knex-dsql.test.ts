@@ -1,0 +1,4 @@
+import { describeConformance } from './src/conformance'
+import { knexTarget } from './src/orm-knex-target'
+
+describeConformance(knexTarget('knex'), { target: 'dsql' })
