@@ -1,4 +1,4 @@
-import type { SslMode } from '@rds-iam/core'
+import type { SslMode, TargetKind } from '@rds-iam/core'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 
 /** Where and as whom to connect, as the options of every command that signs in give it. */
@@ -14,9 +14,13 @@ export interface ConnectionFlags {
   tokenPort?: number
   sslMode?: SslMode
   sslRootCert?: string
+  target?: TargetKind
+  admin?: boolean
+  tokenLifetime?: number
 }
 
 const SSL_MODES: SslMode[] = ['verify-full', 'verify-ca', 'require']
+const TARGETS: TargetKind[] = ['rds', 'dsql']
 
 /**
  * Adds the connection options. None of them defaults from the environment here: core layers PGHOST, PGPORT,
@@ -43,6 +47,27 @@ export function addConnectionOptions(command: Command): Command {
       '--ssl-root-cert <file>',
       'PEM file of the CAs to trust instead of the default bundle (env PGSSLROOTCERT)',
     )
+    .addOption(
+      new Option(
+        '--target <kind>',
+        'kind of endpoint when the host name does not tell (a tunnel or alias of an Aurora DSQL cluster)',
+      ).choices(TARGETS),
+    )
+    .option('--admin', 'Aurora DSQL: sign as the admin role (DbConnectAdmin; default when --user is admin)')
+    .option('--no-admin', 'Aurora DSQL: sign with DbConnect even for a role named admin')
+    .option(
+      '--token-lifetime <seconds>',
+      'Aurora DSQL: how long the token is valid, 1 to 604800 (default 900)',
+      parseLifetime,
+    )
+}
+
+function parseLifetime(value: string): number {
+  const seconds = Number(value)
+  if (!/^\d+$/.test(value) || seconds < 1 || seconds > 604_800) {
+    throw new InvalidArgumentError('expected a whole number of seconds from 1 to 604800.')
+  }
+  return seconds
 }
 
 function parsePort(value: string): number {

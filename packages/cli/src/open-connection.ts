@@ -42,6 +42,9 @@ export function openConnection(flags: ConnectionFlags, iam: IamOptions = {}): Co
         profile: flags.profile,
         tokenHost: flags.tokenHost,
         tokenPort: flags.tokenPort,
+        target: flags.target,
+        admin: flags.admin,
+        tokenLifetimeSeconds: flags.tokenLifetime,
       },
     })
     return { auth, database, rootCertFile, profile: flags.profile, urlParameters }

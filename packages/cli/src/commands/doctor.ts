@@ -17,6 +17,8 @@ export async function runDoctor(flags: DoctorFlags): Promise<number> {
   const reports: StepReport[] = []
   try {
     for (const step of DOCTOR_STEPS) {
+      // Such steps come after the options step, which found the endpoint's kind.
+      if (step.target !== undefined && step.target !== context.connection.auth.target) continue
       report.starting(step.name)
       // A step that throws is a failure of that step: the report still names it.
       const outcome = await step

@@ -18,6 +18,7 @@ export async function runToken(flags: TokenFlags): Promise<number> {
         tokenHost: auth.tokenHost,
         tokenPort: auth.tokenPort,
         user: auth.user,
+        target: auth.target,
       })
     : token
   process.stdout.write(`${output}\n`)

@@ -1,3 +1,4 @@
+import type { TargetKind } from '@rds-iam/core'
 import type { DoctorContext } from './doctor-context'
 
 /**
@@ -20,6 +21,8 @@ export interface StepOutcome {
 export interface DoctorStep {
   /** A short stable name, for --json and for scripts. */
   name: string
+  /** The one kind of endpoint the check is about; left out, it runs for every kind. */
+  target?: TargetKind
   run(context: DoctorContext): Promise<StepOutcome>
 }
 

@@ -3,6 +3,7 @@ import { authenticationStep } from './steps/authentication-step'
 import { callerIdentityStep } from './steps/caller-identity-step'
 import { credentialsStep } from './steps/credentials-step'
 import { dnsStep } from './steps/dns-step'
+import { dsqlRoleStep } from './steps/dsql-role-step'
 import { optionsStep } from './steps/options-step'
 import { queryStep } from './steps/query-step'
 import { rdsIamRoleStep } from './steps/rds-iam-role-step'
@@ -22,4 +23,5 @@ export const DOCTOR_STEPS: readonly DoctorStep[] = [
   authenticationStep,
   queryStep,
   rdsIamRoleStep,
+  dsqlRoleStep,
 ]

@@ -32,6 +32,7 @@ export const authenticationStep: DoctorStep = {
         region: auth.region,
         tokenHost: auth.tokenHost,
         profile,
+        target: auth.target,
       })
       const { code, message } = error as { code?: string; message?: string }
       return fail(

@@ -5,6 +5,7 @@ import { signedInClient } from '../signed-in-client'
 /** The user is a member of rds_iam, the grant that makes RDS check a token instead of a password. */
 export const rdsIamRoleStep: DoctorStep = {
   name: 'rds_iam',
+  target: 'rds',
   async run(context) {
     const { user } = context.connection.auth
     const grant = `As an admin run: GRANT rds_iam TO "${user}";`

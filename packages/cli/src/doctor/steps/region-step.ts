@@ -25,7 +25,7 @@ export const regionStep: DoctorStep = {
     const source = regionSource(region, hostRegion, context.flags)
     if (hostRegion !== undefined && hostRegion !== region) {
       return fail(
-        `tokens would be signed for ${region} (${source}), but ${auth.tokenHost} is in ${hostRegion}; RDS rejects them`,
+        `tokens would be signed for ${region} (${source}), but ${auth.tokenHost} is in ${hostRegion}; ${auth.target === 'dsql' ? 'Aurora DSQL' : 'RDS'} rejects them`,
         `Pass --region ${hostRegion}, or drop --region and let the host name decide.`,
       )
     }

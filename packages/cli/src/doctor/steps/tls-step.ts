@@ -24,7 +24,7 @@ export const tlsStep: DoctorStep = {
       const { summary, hint } = errorParts(error)
       const fix =
         (error as { code?: unknown }).code === 'NO_TLS'
-          ? 'RDS always offers TLS: check that --host and --port lead to the RDS endpoint, and that a tunnel forwards to it.'
+          ? `${serviceName(auth)} always offers TLS: check that --host and --port lead to its endpoint, and that a tunnel forwards to it.`
           : (hint ?? classifyError(error, { host: auth.host, port: auth.port }).hint)
       return fail(summary, fix)
     }
@@ -59,12 +59,12 @@ function judgeCertificate(auth: IamAuth, socket: TLSSocket): StepOutcome {
     }
     return fail(
       `the certificate for ${facts.names[0] ?? 'the server'}, issued by "${facts.issuer}", is not trusted (${reason})`,
-      'Pass the PEM file of the CA that issued it with --ssl-root-cert (or PGSSLROOTCERT). RDS certificates chain to the Amazon RDS CAs of the default bundle (see rds-iam ca); if this is RDS, something between you and it presents its own certificate.',
+      `Pass the PEM file of the CA that issued it with --ssl-root-cert (or PGSSLROOTCERT). ${auth.target === 'dsql' ? "Aurora DSQL certificates chain to Amazon Root CA 1, among Node's roots" : 'RDS certificates chain to the Amazon RDS CAs of the default bundle (see rds-iam ca)'}; if this is ${serviceName(auth)}, something between you and it presents its own certificate.`,
     )
   }
   if (dialsLocally(auth) && endpoint !== undefined) {
     return fail(
-      `dialing ${auth.host} without --token-host, but the server's certificate is for ${endpoint}: tokens would be signed for ${auth.host}, which RDS rejects`,
+      `dialing ${auth.host} without --token-host, but the server's certificate is for ${endpoint}: tokens would be signed for ${auth.host}, which ${serviceName(auth)} rejects`,
       tunnelFix(endpoint),
     )
   }
@@ -75,6 +75,10 @@ function judgeCertificate(auth: IamAuth, socket: TLSSocket): StepOutcome {
   return pass(
     `${protocol}; the certificate chains to "${facts.root}" and ${identity}; valid until ${facts.validTo}`,
   )
+}
+
+function serviceName(auth: IamAuth): string {
+  return auth.target === 'dsql' ? 'Aurora DSQL' : 'RDS'
 }
 
 // A tunnel's local end: the token host is then the dialed address unless --token-host names the endpoint.
