@@ -4,6 +4,7 @@
 // list on the first connect. Each run is a fresh process, so every pool, token cache and TLS context starts cold.
 import { createPool } from '@rds-iam/pg'
 import pg from 'pg'
+import { reportColdPool } from './support/cold-pool-report'
 import {
   adapterOptions,
   type BenchDatabase,
@@ -11,15 +12,7 @@ import {
   prebuiltTls,
   signerFor,
 } from './support/database'
-import {
-  type Cost,
-  compareInFreshProcesses,
-  measureCost,
-  median,
-  medianCost,
-  pairedRatio,
-} from './support/measure'
-import { format, verdict } from './support/report'
+import { type Cost, compareInFreshProcesses, measureCost } from './support/measure'
 
 const connections = 200
 const variants = ['hand-written', 'rds-iam'] as const
@@ -60,26 +53,13 @@ async function connectAll(variant: Variant, database: BenchDatabase): Promise<Co
 
 const runs = await compareInFreshProcesses(import.meta.url, variants, 9, connectAll)
 if (runs) {
-  const cost = (name: Variant) => medianCost(runs[name])
-  const tokens = (name: Variant) => median(runs[name].map((run) => run.tokens))
-  console.log(
-    `${connections} concurrent connects on a cold pool (median of ${runs['rds-iam'].length} processes each)`,
-  )
-  for (const [name, label] of [
-    ['hand-written', 'hand-written, a token per connection'],
-    ['rds-iam', '@rds-iam/pg createPool'],
-  ] as const) {
-    const { wallMs, cpuMs } = cost(name)
-    console.log(
-      `  ${label.padEnd(37)} ${format(wallMs)} ms, ${format(cpuMs)} ms client CPU, ${tokens(name)} tokens`,
-    )
-  }
-  const ratio = (measure: keyof Cost) =>
-    pairedRatio(
-      runs['rds-iam'].map((run) => run[measure]),
-      runs['hand-written'].map((run) => run[measure]),
-    )
-  verdict('B2', 'cold pool time / hand-written', ratio('wallMs'), { atMost: 1 })
-  verdict('B2', 'cold pool client CPU / hand-written', ratio('cpuMs'), { atMost: 1 })
-  verdict('B2', 'cold pool token generations', tokens('rds-iam'), { atMost: 1 })
+  reportColdPool({
+    id: 'B2',
+    title: `${connections} concurrent connects on a cold pool`,
+    runs,
+    labels: { 'hand-written': 'hand-written, a token per connection', 'rds-iam': '@rds-iam/pg createPool' },
+    subject: 'rds-iam',
+    baseline: 'hand-written',
+    baselineName: 'hand-written',
+  })
 }

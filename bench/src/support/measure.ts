@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { type BenchDatabase, databaseEnv, inheritedDatabase, startBenchDatabase } from './database'
+import {
+  type BenchDatabase,
+  type BenchTarget,
+  databaseEnv,
+  inheritedDatabase,
+  startBenchDatabase,
+} from './database'
 
 const run = promisify(execFile)
 
@@ -114,13 +120,14 @@ export async function compareInFreshProcesses<Name extends string, Result>(
   variants: readonly Name[],
   rounds: number,
   measure: (variant: Name, database: BenchDatabase) => Promise<Result>,
+  target: BenchTarget = 'rds',
 ): Promise<Record<Name, Result[]> | undefined> {
   const variant = process.env.BENCH_VARIANT as Name | undefined
   if (variant) {
     process.stdout.write(`${JSON.stringify(await measure(variant, inheritedDatabase()))}\n`)
     return undefined
   }
-  const database = await startBenchDatabase()
+  const database = await startBenchDatabase(target)
   const file = fileURLToPath(fileUrl)
   const inFreshProcess = (name: Name) => async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', file], {

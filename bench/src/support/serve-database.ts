@@ -2,15 +2,17 @@
 // of it. On a two-core machine the server's half of every TLS handshake would otherwise share an event loop with
 // the client being measured. Prints where to connect as one JSON line; stops when its stdin closes.
 import { startEmulator, startPostgres } from '@rds-iam/emulator'
-import type { BenchDatabase } from './database'
+import type { BenchDatabase, BenchTarget } from './database'
 
 const user = 'bench_user'
 // Room for the 200 concurrent connects of the cold-pool benchmark plus the emulator's own.
 const postgres = await startPostgres({ settings: { max_connections: 300 } })
-const emulator = await startEmulator({ upstream: postgres })
+const target = (process.env.BENCH_TARGET ?? 'rds') as BenchTarget
+const emulator = await startEmulator({ upstream: postgres, target })
 await emulator.createIamUser(user)
 
 const database: BenchDatabase = {
+  target,
   host: emulator.host,
   port: emulator.port,
   endpoint: emulator.endpoint,
