@@ -125,6 +125,12 @@ Example:
       '--endpoint <host>',
       'RDS host name to serve as (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)',
     )
+    .addOption(
+      new Option('--target <kind>', 'serve as an RDS endpoint or an Aurora DSQL cluster').choices([
+        'rds',
+        'dsql',
+      ]),
+    )
     .option('--user <name>', 'IAM database user to create', 'app')
     .option(
       '--direct',

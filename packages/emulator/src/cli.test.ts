@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { DsqlSigner } from '@aws-sdk/dsql-signer'
 import { Signer } from '@aws-sdk/rds-signer'
 import pg from 'pg'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -162,6 +163,32 @@ describe('rds-iam-emulator', () => {
       expect(refused).toBe('ECONNREFUSED')
     },
   )
+
+  it('serves as an Aurora DSQL cluster with --target dsql, naming the DSQL token command', async () => {
+    const child = spawn(process.execPath, [...nodeArgs, '--target', 'dsql', '--user', 'cli_role'])
+    children.push(child)
+    const output = await outputUntil(child, 'psql (with the environment above)')
+    expect(output).toMatch(/^Aurora DSQL emulator ready/)
+    expect(output).toContain(
+      'aws dsql generate-db-connect-auth-token --hostname abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws',
+    )
+    const token = await new DsqlSigner({
+      hostname: 'abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws',
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: field(output, /AWS_ACCESS_KEY_ID=(\S+)/),
+        secretAccessKey: field(output, /AWS_SECRET_ACCESS_KEY=(\S+)/),
+      },
+    }).getDbConnectAuthToken()
+    const conninfo = field(output, /psql "([^"]+)"/)
+    const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', 'SELECT current_user', conninfo], {
+      env: { ...process.env, PGPASSWORD: token },
+    })
+    expect(stdout.trim()).toBe('cli_role')
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    expect(await exited).toEqual([0, null])
+  })
 
   /**
    * Starts `npx rds-iam-emulator` under `timeout` and signs in through it; resolves with the processes of the

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { whenParentExits } from './parent-exit.js'
 import { startPostgres } from './postgres-server.js'
 import { type Emulator, startEmulator } from './start-emulator.js'
+import type { EmulatorTargetKind } from './targets/emulator-target.js'
 
 const USAGE = `Usage: rds-iam-emulator [options]
 
@@ -16,6 +17,8 @@ Options:
   --port <number>    port on 127.0.0.1 (default: a free one)
   --endpoint <host>  RDS host name to serve as, in the certificate and the tokens
                      (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)
+  --target <kind>    rds (default) or dsql: serve as an Aurora DSQL cluster, whose tokens are signed for the
+                     endpoint without a port (default endpoint abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws)
   --user <name>      IAM database user to create (default: app)
   --direct           let PostgreSQL check the tokens itself, with the emulator over LDAP, so that sessions
                      reach it with nothing in between (for load tests); a refused token then reads
@@ -33,6 +36,7 @@ const EXIT_USAGE = 2
 interface CliOptions {
   port?: number
   endpoint?: string
+  target: EmulatorTargetKind
   user: string
   direct: boolean
   outliveParent: boolean
@@ -44,6 +48,7 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
     options: {
       port: { type: 'string' },
       endpoint: { type: 'string' },
+      target: { type: 'string', default: 'rds' },
       user: { type: 'string', default: 'app' },
       direct: { type: 'boolean', default: false },
       'outlive-parent': { type: 'boolean', default: false },
@@ -51,10 +56,12 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
     },
   })
   if (values.help) return 'help'
-  const { direct, user, endpoint } = values
+  const { direct, user, endpoint, target } = values
+  if (target !== 'rds' && target !== 'dsql') throw new TypeError(`invalid --target: ${target} (rds or dsql)`)
   const options = {
     user,
     direct,
+    target: target as EmulatorTargetKind,
     outliveParent: values['outlive-parent'],
     ...(endpoint === undefined ? {} : { endpoint }),
   }
@@ -67,10 +74,20 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
   return { ...options, port }
 }
 
+// The AWS CLI command that signs a token for the emulator, as for the service it serves as.
+function tokenCommand(emulator: Emulator, user: string): string {
+  const { endpoint, port, region } = emulator
+  if (emulator.target === 'rds') {
+    return `aws rds generate-db-auth-token --hostname ${endpoint} --port ${port} --username ${user} --region ${region}`
+  }
+  const kind = user === 'admin' ? 'generate-db-connect-admin-auth-token' : 'generate-db-connect-auth-token'
+  return `aws dsql ${kind} --hostname ${endpoint} --region ${region}`
+}
+
 function describe(emulator: Emulator, user: string, caFile: string): string {
   const { endpoint, port, region, credentials } = emulator
   const conninfo = `host=${endpoint} hostaddr=${emulator.host} port=${port} user=${user} dbname=postgres sslmode=verify-full sslrootcert=${caFile}`
-  return `RDS IAM emulator ready (Ctrl-C to stop)
+  return `${emulator.target === 'dsql' ? 'Aurora DSQL' : 'RDS IAM'} emulator ready (Ctrl-C to stop)
 
   endpoint        ${endpoint}:${port}  (listening on ${emulator.host}:${port})
   region          ${region}
@@ -87,7 +104,7 @@ Environment:
   export PGSSLMODE=verify-full PGSSLROOTCERT=${caFile}
 
 psql (with the environment above):
-  PGPASSWORD="$(aws rds generate-db-auth-token --hostname ${endpoint} --port ${port} --username ${user} --region ${region})" psql "${conninfo}"
+  PGPASSWORD="$(${tokenCommand(emulator, user)})" psql "${conninfo}"
 `
 }
 
@@ -118,6 +135,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     emulator = await startEmulator({
       upstream: postgres,
       direct: options.direct,
+      target: options.target,
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       logger: {

@@ -6,6 +6,8 @@ import { EXIT_OK, UsageError } from '../exit-codes'
 export interface EmulatorFlags {
   port?: number
   endpoint?: string
+  /** What to serve as: an RDS endpoint (default) or an Aurora DSQL cluster. */
+  target?: 'rds' | 'dsql'
   user: string
   direct?: boolean
   /** Keep running after the process that started this one exits; by default it stops with it. */
@@ -37,6 +39,7 @@ export async function runEmulator(flags: EmulatorFlags): Promise<number> {
     emulator = await startEmulator({
       upstream: postgres,
       direct: flags.direct === true,
+      target: flags.target ?? 'rds',
       ...(flags.port === undefined ? {} : { port: flags.port }),
       ...(flags.endpoint === undefined ? {} : { endpoint: flags.endpoint }),
       logger: { warn: (line) => process.stderr.write(`${line}\n`) },
@@ -71,7 +74,7 @@ async function loadEmulatorPackage(): Promise<EmulatorPackage> {
 function describe(emulator: Emulator, user: string, caFile: string): string {
   const { endpoint, host, port, region, credentials } = emulator
   const options = `--host ${host} --port ${port} --token-host ${endpoint} --user ${user} --ssl-root-cert ${caFile}`
-  return `RDS IAM emulator ready (Ctrl-C to stop)
+  return `${emulator.target === 'dsql' ? 'Aurora DSQL' : 'RDS IAM'} emulator ready (Ctrl-C to stop)
 
   endpoint   ${endpoint}:${port} (listening on ${host}:${port})
   region     ${region}
