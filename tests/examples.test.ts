@@ -3,13 +3,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type ExampleRunner, exampleRunner, listExamples } from '../examples/demo/src/run-example'
 
 // Each example runs as its own process on the built packages, configured only through the environment a user
-// would set: the libpq variables and the AWS default credential chain.
-describe('examples run against the emulator', () => {
+// would set: the libpq variables and the AWS default credential chain. Against Aurora DSQL only the endpoint the
+// token is signed for changes (RDS_IAM_TOKEN_HOST, as PGHOST would name it without the emulator), so every example,
+// Kysely, Drizzle and Sequelize included, shows the one-line change.
+describe.each(['rds', 'dsql'] as const)('examples run against the emulator as %s', (target) => {
   let emulator: Emulator
   let runner: ExampleRunner
 
   beforeAll(async () => {
-    emulator = await startEmulator({ upstream: inject('postgres') })
+    emulator = await startEmulator({ upstream: inject('postgres'), target })
     await emulator.createIamUser('example_user')
     runner = await exampleRunner(emulator, 'example_user')
   })
