@@ -405,6 +405,8 @@ describe('createIamAuth token cache key', () => {
     expect(shown).not.toContain(FAKE_IDENTITY.secretAccessKey)
     expect(Object.keys(eventsOfType(events, 'token-generated')[0]?.key ?? {}).sort()).toEqual([
       'accessKeyId',
+      'action',
+      'lifetimeSeconds',
       'region',
       'tokenHost',
       'tokenPort',
