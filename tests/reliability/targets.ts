@@ -166,8 +166,15 @@ export const pgClientTarget: ReliabilityTarget = {
   isDriverErrorAfterSend: (_error, phase) => phase === 'sent',
 }
 
-// What postgres.js reports when the connection of a query it had written goes away.
-const POSTGRES_LOST_CONNECTION = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED'])
+// What postgres.js reports when the connection of a query it had written goes away: its own codes, or the socket's
+// error itself, which it hands to the queries in flight when the reset arrives before the close.
+const POSTGRES_LOST_CONNECTION = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'ECONNRESET',
+  'EPIPE',
+])
 
 /** postgres.js's names for the suite's tuning. */
 export function postgresTuning({ max, idleTimeoutMs, connectTimeoutMs, lifetimeMs }: Tuning) {

@@ -122,8 +122,16 @@ describe('failure paths', () => {
     const iam = { ...iamBlock(), credentials: () => new Promise<never>(() => {}) }
     const iamPool = pool({ ...baseConfig(), iam, connectionTimeoutMillis: 500 })
     const client = createClient({ ...baseConfig(), iam, connectionTimeoutMillis: 500 })
-    for (const connecting of [iamPool.query('select 1'), client.connect()]) {
-      const error = await connecting.catch((failure: unknown) => failure)
+    // Both are caught at once: the second fails while the first is still awaited.
+    const failures = await Promise.all(
+      [iamPool.query('select 1'), client.connect()].map((connecting) =>
+        connecting.then(
+          () => undefined,
+          (failure: unknown) => failure,
+        ),
+      ),
+    )
+    for (const error of failures) {
       expect(error).toBeInstanceOf(RdsIamError)
       expect(error).toMatchObject({
         code: 'credentials',
