@@ -35,7 +35,7 @@ export default defineConfig({
             'tests/**/*.test.ts',
             'examples/*/test/**/*.test.ts',
           ],
-          globalSetup: ['packages/emulator/src/testing/global-setup.ts'],
+          globalSetup: ['packages/emulator/src/testing/global-setup.ts', 'tests/src/proxy-trust-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

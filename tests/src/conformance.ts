@@ -1,15 +1,10 @@
-import { type IamEvent, type IamLogger, RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
+import { type IamLogger, RdsIamError, type RdsIamErrorCode } from '@rds-iam/core'
 import { type Emulator, type PostgresServer, startEmulator, startPostgres } from '@rds-iam/emulator'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { ConformanceTarget, HeldConnection, TargetConfig, TargetPool } from './conformance-target'
+import { createEventLog, type EventLog } from './event-log'
 import { startImpostor } from './impostor'
 import { createSecretWatch } from './secret-watch'
-
-interface EventLog {
-  onEvent(event: IamEvent): void
-  count(type: IamEvent['type']): number
-  retries(): Extract<IamEvent, { type: 'auth-retry' }>[]
-}
 
 /** How the suite's emulator serves logins. */
 export interface ConformanceOptions {
@@ -77,17 +72,7 @@ export function describeConformance(target: ConformanceTarget, options: Conforma
       error: (message, event) => watch.recordValue({ message, event }),
     }
 
-    function recordEvents(): EventLog {
-      const events: IamEvent[] = []
-      return {
-        onEvent: (event) => {
-          events.push(event)
-          watch.recordValue(event)
-        },
-        count: (type) => events.filter((event) => event.type === type).length,
-        retries: () => events.filter((event) => event.type === 'auth-retry'),
-      }
-    }
+    const recordEvents = (): EventLog => createEventLog(watch)
 
     // Role names of this adapter's run; PostgreSQL reserves the `pg_` prefix, hence `conf_`.
     function userName(label: string): string {

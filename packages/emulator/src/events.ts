@@ -5,7 +5,8 @@ import type { TokenRejectReason } from './token-validator.js'
  * missing `rds-db:connect` or `dsql:DbConnect` permission does), `not-mapped` (an Aurora DSQL role not granted to
  * the key in `roleGrants`, or no such role), `forced` (`rejectNext`), `throttled` (`throttle`),
  * `too-many-connections` (`maxConnections`) and `no-encryption` (an IAM user without TLS, or any user while
- * `forceSsl` is on).
+ * `forceSsl` is on); as RDS Proxy also `connection-limit` (its connect rate or client connection limit),
+ * `unsupported-option` (a startup parameter it refuses) and `no-secret` (a user it has no secret for).
  */
 export type RejectReason =
   | TokenRejectReason
@@ -14,6 +15,9 @@ export type RejectReason =
   | 'forced'
   | 'throttled'
   | 'too-many-connections'
+  | 'connection-limit'
+  | 'unsupported-option'
+  | 'no-secret'
   | 'no-encryption'
 
 /**

@@ -46,6 +46,8 @@ export interface SessionContext {
   authenticationTimeoutMs: number
   /** What the emulated server answers to the refusals the emulator makes itself. */
   answers: TargetAnswers
+  /** Client connections open now, this one included. */
+  openConnections(): number
   /** Every role signs in with a token (Aurora DSQL); otherwise only members of `rds_iam` (RDS). */
   iamOnly: boolean
   /** Past this age an IAM session is closed, as Aurora DSQL closes sessions at 60 minutes; undefined: never. */
@@ -182,8 +184,9 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     const negotiation = needsNegotiation(startup, parameters)
       ? [negotiateProtocolVersion(parameters.protocolOptions)]
       : []
+    const { answers } = context
     const sentUser = parameters.settings.get('user')
-    if (!sentUser?.length) return refuse(noUserName, ...negotiation)
+    if (!sentUser?.length) return refuse(answers.noUser ?? noUserName, ...negotiation)
     // What the upstream will make of the names: the role its session becomes is the one checked, handed to the
     // policy and reported, as on RDS, where PostgreSQL cuts the names before authentication.
     const userName = startupName(sentUser)
@@ -195,6 +198,11 @@ export function startSession(socket: Socket, context: SessionContext): Session {
       context.emit({ type: 'auth-rejected', user, database, ...rejection })
       closeWith(...answer)
     }
+    const refused = answers.refuseStartup?.(parameters.settings, context.openConnections())
+    if (refused) {
+      const { fields, ...rejection } = refused
+      return reject(rejection, ...negotiation, errorResponse(fields))
+    }
     // A name cut inside a character is no role's: the upstream refuses it as it refuses any unknown user (an
     // IAM-only server refuses its token).
     const iam = context.iamOnly || (userName.wellFormed && (await context.upstream.isIamUser(user)))
@@ -205,8 +213,13 @@ export function startSession(socket: Socket, context: SessionContext): Session {
         : 'rds.force_ssl: every user must connect with TLS'
       // rds.force_ssl=1 leaves no pg_hba.conf line for a connection without TLS; with 0, a line refuses IAM users.
       const refusal = context.forceSsl ? 'no-entry' : 'reject'
-      const answer = errorResponse(context.answers.noEncryption(refusal, host, userName, databaseName))
+      const answer = errorResponse(answers.noEncryption(refusal, host, userName, databaseName))
       return reject({ reason: 'no-encryption', detail }, ...negotiation, answer)
+    }
+    const passwordRefusal = iam ? undefined : answers.refusePasswordUser?.(user)
+    if (passwordRefusal) {
+      const { fields, ...rejection } = passwordRefusal
+      return reject(rejection, ...negotiation, errorResponse(fields))
     }
     if (!iam) {
       // The upstream answers a password user itself, protocol negotiation included.
@@ -236,7 +249,7 @@ export function startSession(socket: Socket, context: SessionContext): Session {
     }
     if (!verdict.ok) {
       const { ok: _, ...rejection } = verdict
-      return reject(rejection, errorResponse(context.answers.tokenRejected(userName, rejection)))
+      return reject(rejection, errorResponse(answers.tokenRejected(userName, rejection)))
     }
     context.emit({ type: 'auth-accepted', user, database, accessKeyId: verdict.accessKeyId })
     endAtMaxAge(user, database)

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { createSecureContext } from 'node:tls'
 import { type Authenticator, createAuthenticator, type EmulatorPolicy } from './authenticator.js'
-import { createServerCertificates, type ServerCertificates } from './certificates.js'
+import { createServerCertificates, type KeyPairCertificate, type ServerCertificates } from './certificates.js'
 import { type ControlState, createControls, type EmulatorControls } from './controls.js'
 import { startDirectLogin } from './direct-login.js'
 import { isTakenOver } from './direct-takeover.js'
@@ -14,8 +14,9 @@ import {
   type EventRecorder,
 } from './events.js'
 import type { PostgresConnectionInfo } from './postgres-server.js'
+import type { ProxyControls } from './proxy/proxy-mode.js'
 import { type Session, startSession } from './session.js'
-import type { EmulatorTarget, EmulatorTargetKind } from './targets/emulator-target.js'
+import type { EmulatorTarget, EmulatorTargetKind, TargetAnswers } from './targets/emulator-target.js'
 import { emulatorTargetOf } from './targets/resolve-target.js'
 import type { EmulatorCredentials } from './token-validator.js'
 import { createUpstream, type Upstream } from './upstream.js'
@@ -33,11 +34,28 @@ export interface EmulatorOptions {
    * `endpoint:port` naming their user, members of `rds_iam` sign in with them, other users with their password).
    * `'dsql'`: an Aurora DSQL cluster (`dsql` tokens for the bare endpoint, `DbConnectAdmin` for the built-in
    * `admin` role and `DbConnect` for the others, every role signs in with one, sessions end at
-   * `maxSessionAgeMs`, refusals read as DSQL's). Needs the relay: not with `direct`.
+   * `maxSessionAgeMs`, refusals read as DSQL's). `'rds-proxy'`: an RDS Proxy endpoint (the RDS token for the
+   * proxy's `endpoint:port`; the proxy's own answers to a rejected token, TLS, throttling, its connection limits
+   * (`emulator.proxy`), users without a Secrets Manager secret (those without `rds_iam`) and startup parameters it
+   * refuses; `forceSsl` is its Require TLS setting; its certificate chain, a leaf and an intermediate under a
+   * stand-in for Amazon Root CA 1, which is `ca`). Needs the relay: not with `direct`.
    * @default 'rds'
    * @example { target: 'dsql' }
    */
   target?: EmulatorTargetKind
+  /**
+   * With `target: 'rds-proxy'`, the stand-in for Amazon Root CA 1 to issue the chain under, so that several emulated
+   * proxies (a Blue/Green twin, another proxy endpoint) chain to one root, or one a test process already trusts in
+   * its default store (NODE_EXTRA_CA_CERTS); by default a new one (`emulator.root`).
+   * @example { target: 'rds-proxy', proxyRoot: other.root }
+   */
+  proxyRoot?: KeyPairCertificate
+  /**
+   * Serves these certificates instead of new ones: the CA and endpoint of another emulator, for a twin that takes
+   * over its name and port (a Blue/Green switchover) while clients keep trusting the same CA.
+   * @example const certificates = await createServerCertificates({ hosts: [endpoint, '127.0.0.1'] })
+   */
+  certificates?: ServerCertificates
   /**
    * The host name the emulator serves as: its certificate names it and tokens must be signed for it.
    * @default 'demo.cluster-abc123def456.us-east-1.rds.amazonaws.com' ('abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws' for DSQL)
@@ -173,8 +191,12 @@ export interface Emulator extends EmulatorControls {
   /** What it serves as: `'rds'` or `'dsql'`. */
   readonly target: EmulatorTargetKind
   readonly region: string
-  /** PEM of the CA that signed its certificate. */
+  /** PEM of the CA that signed its certificate; as RDS Proxy, the stand-in root above the intermediate. */
   readonly ca: string
+  /** As RDS Proxy, the stand-in root with its key, to pass as another emulator's `proxyRoot`. */
+  readonly root?: KeyPairCertificate
+  /** As RDS Proxy, its own limits and the wording of a rejected token. */
+  readonly proxy?: ProxyControls
   /** The first accepted key pair: sign tokens with it. */
   readonly credentials: EmulatorCredentials
   /** The most recent events, oldest first. */
@@ -235,6 +257,7 @@ type Listener = Pick<
 interface ListenerContext {
   options: EmulatorOptions
   target: EmulatorTarget
+  answers: TargetAnswers
   certificates: ServerCertificates
   controls: ControlState
   recorder: EventRecorder
@@ -275,7 +298,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     ...options,
     maxTokenLifetimeSeconds: target.tokenRules.maxLifetimeSeconds,
   })
-  const certificates = await createServerCertificates({ hosts: [endpoint, 'localhost', LISTEN_HOST] })
+  const forceSsl = options.forceSsl ?? true
+  const instance = target.instantiate?.({ forceSsl, maxConnections: options.maxConnections })
+  const hosts = [endpoint, 'localhost', LISTEN_HOST]
+  const chain = options.certificates ? undefined : await target.issueCertificates?.(hosts, options.proxyRoot)
+  const certificates = options.certificates ?? chain ?? (await createServerCertificates({ hosts }))
   // A direct emulator opens no sessions itself, so it needs no TLS context for them.
   const upstream: Upstream = createUpstream(
     options.upstream,
@@ -284,11 +311,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const context: ListenerContext = {
     options,
     target,
+    answers: instance?.answers ?? target.answers,
     certificates,
     controls,
     recorder,
     upstream,
-    forceSsl: options.forceSsl ?? true,
+    forceSsl,
     authenticatorFor: (port) =>
       createAuthenticator({
         rules: target.tokenRules,
@@ -315,6 +343,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     target: target.kind,
     region,
     ca: certificates.ca,
+    ...(chain ? { root: chain.root } : {}),
+    ...(instance ? { proxy: instance.controls } : {}),
     credentials: signingCredentials,
     events: recorder.events,
     waitForEvent: recorder.waitForEvent,
@@ -374,7 +404,8 @@ async function startRelay(context: ListenerContext): Promise<Listener> {
     controls,
     forceSsl: context.forceSsl,
     authenticationTimeoutMs: context.options.authenticationTimeoutMs ?? 60_000,
-    answers: target.answers,
+    answers: context.answers,
+    openConnections: () => sessions.size,
     iamOnly: target.iamOnly,
     maxSessionAgeMs: options.maxSessionAgeMs ?? target.maxSessionAgeMs,
     // The connection being signed in is counted too.

@@ -1,13 +1,15 @@
 import { configError } from '../errors'
 import type { TargetKind } from '../types'
 import { dsqlTarget } from './dsql/dsql-target'
+import { rdsProxyTarget } from './rds-proxy/rds-proxy-target'
 import { rdsTarget } from './rds-target'
 import type { Target } from './target'
 
 // Keyed by kind so the compiler keeps it in step with the TargetKind union. RDS last: it is what a host name that
 // no other target claims is taken to be.
-const TARGETS: Record<TargetKind, Target> = { dsql: dsqlTarget, rds: rdsTarget }
-const DETECTION_ORDER: readonly Target[] = [dsqlTarget]
+const TARGETS: Record<TargetKind, Target> = { dsql: dsqlTarget, 'rds-proxy': rdsProxyTarget, rds: rdsTarget }
+// Proxy endpoints are RDS names too, so the proxy is tried before RDS claims them.
+const DETECTION_ORDER: readonly Target[] = [dsqlTarget, rdsProxyTarget]
 
 /** The target of one kind. */
 export function targetOf(kind: TargetKind): Target {
@@ -20,7 +22,8 @@ export function allTargets(): readonly Target[] {
 }
 
 /**
- * The target an endpoint name belongs to: Aurora DSQL for `<cluster>.dsql.<region>.on.aws`, else RDS (which also
+ * The target an endpoint name belongs to: Aurora DSQL for `<cluster>.dsql.<region>.on.aws`, RDS Proxy for
+ * `<name>.proxy-<hash>.<region>.rds.amazonaws.com` and `<e>.endpoint.proxy-...`, else RDS (which also
  * covers tunnels, aliases and IP addresses unless the `target` option says otherwise).
  * @example detectTarget('abc123.dsql.us-east-1.on.aws').kind // 'dsql'
  */

@@ -1,10 +1,12 @@
 import { dsqlEmulatorTarget } from '../dsql/dsql-target.js'
+import { rdsProxyEmulatorTarget } from '../proxy/proxy-target.js'
 import type { EmulatorTarget, EmulatorTargetKind } from './emulator-target.js'
 import { rdsEmulatorTarget } from './rds-target.js'
 
 const TARGETS: Record<EmulatorTargetKind, EmulatorTarget> = {
   rds: rdsEmulatorTarget,
   dsql: dsqlEmulatorTarget,
+  'rds-proxy': rdsProxyEmulatorTarget,
 }
 
 /** The emulator mode of the `target` option, or a clear error for one it does not have. */

@@ -36,6 +36,9 @@ export const tlsStep: DoctorStep = {
   },
 }
 
+// RDS Proxy presents an AWS Certificate Manager certificate: an intermediate under one of these.
+const AMAZON_ROOT = /Amazon Root CA [1-4]/
+
 function judgeCertificate(auth: IamAuth, socket: TLSSocket): StepOutcome {
   const facts = readCertificateFacts(socket.getPeerCertificate(true))
   const names = facts.names.join(', ')
@@ -57,8 +60,13 @@ function judgeCertificate(auth: IamAuth, socket: TLSSocket): StepOutcome {
           : 'Connect to a name the certificate is for; dialing a tunnel or alias, pass that name as --token-host.',
       )
     }
+    const untrusted = `the certificate for ${facts.names[0] ?? 'the server'}, issued by "${facts.issuer}", is not trusted (${reason})`
+    if (auth.target === 'rds-proxy') {
+      // Core's hint for a proxy certificate: the Amazon Root CAs, not the RDS bundle.
+      return fail(untrusted, classifyError({ code: reason }, { tokenHost: auth.tokenHost }).hint)
+    }
     return fail(
-      `the certificate for ${facts.names[0] ?? 'the server'}, issued by "${facts.issuer}", is not trusted (${reason})`,
+      untrusted,
       `Pass the PEM file of the CA that issued it with --ssl-root-cert (or PGSSLROOTCERT). ${auth.target === 'dsql' ? "Aurora DSQL certificates chain to Amazon Root CA 1, among Node's roots" : 'RDS certificates chain to the Amazon RDS CAs of the default bundle (see rds-iam ca)'}; if this is ${serviceName(auth)}, something between you and it presents its own certificate.`,
     )
   }
@@ -68,13 +76,19 @@ function judgeCertificate(auth: IamAuth, socket: TLSSocket): StepOutcome {
       tunnelFix(endpoint),
     )
   }
+  if (auth.target === 'rds-proxy' && !AMAZON_ROOT.test(facts.root)) {
+    return warn(
+      `the RDS Proxy certificate chains to "${facts.root}", not to an Amazon Root CA`,
+      'RDS Proxy certificates come from AWS Certificate Manager and chain to Amazon Root CA 1-4: check that --host leads to the proxy, and that nothing between you and it presents its own certificate.',
+    )
+  }
   const identity =
     auth.sslMode === 'verify-ca'
       ? 'the host name is not checked (ssl-mode verify-ca)'
       : `it names ${auth.tokenHost}`
-  return pass(
-    `${protocol}; the certificate chains to "${facts.root}" and ${identity}; valid until ${facts.validTo}`,
-  )
+  const kind =
+    auth.target === 'rds-proxy' ? `an RDS Proxy certificate issued by "${facts.issuer}"` : 'the certificate'
+  return pass(`${protocol}; ${kind} chains to "${facts.root}" and ${identity}; valid until ${facts.validTo}`)
 }
 
 function serviceName(auth: IamAuth): string {

@@ -1,0 +1,4 @@
+import { pgClientTarget } from './src/pg-targets'
+import { describeProxyConformance } from './src/proxy-conformance'
+
+describeProxyConformance(pgClientTarget('pg_client'))

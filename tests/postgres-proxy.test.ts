@@ -1,0 +1,4 @@
+import { postgresTarget } from './src/postgres-target'
+import { describeProxyConformance } from './src/proxy-conformance'
+
+describeProxyConformance(postgresTarget('postgres'))
