@@ -25,9 +25,11 @@ describe('examples run against the emulator', () => {
   })
 
   for (const example of examples) {
-    it(`${example} connects with IAM and runs a transaction`, async () => {
+    // On every Node of the matrix: a deprecation or experimental warning would reach every user of the example.
+    it(`${example} connects with IAM and runs a transaction, with nothing on stderr`, async () => {
       const accepted = emulator.stats().accepted
-      const stdout = await runner.run(example)
+      const { stdout, stderr } = await runner.run(example)
+      expect(stderr).toBe('')
       expect(stdout).toContain('connected as example_user')
       expect(stdout).toContain('transaction result 42')
       expect(emulator.stats().accepted).toBeGreaterThan(accepted)
