@@ -38,7 +38,8 @@ describe('examples run against the emulator', () => {
   }
 
   it('opentelemetry shows the token span under pg.connect under the sign-in under pg-pool.connect', async () => {
-    const stdout = await runner.run('opentelemetry')
+    const { stdout, stderr } = await runner.run('opentelemetry')
+    expect(stderr).toBe('')
     expect(stdout).toMatch(
       /\n( *)pg-pool\.connect\n\1 {2}rds_iam\.sign_in .*\n\1 {4}pg\.connect\n\1 {6}rds_iam\.token rds_iam\.token\.source=signed/,
     )
