@@ -17,7 +17,11 @@ const sourceAliases = [
 export default defineConfig({
   resolve: { alias: sourceAliases },
   test: {
-    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // .ci/run sums every report in test-results/; each Node of the runtime matrix names its own.
+    reporters: [
+      'default',
+      ['json', { outputFile: process.env.RDS_IAM_VITEST_REPORT ?? 'test-results/vitest.json' }],
+    ],
     projects: [
       {
         extends: true,

@@ -27,9 +27,11 @@ describe.each(['rds', 'dsql'] as const)('examples run against the emulator as %s
   })
 
   for (const example of examples) {
-    it(`${example} connects with IAM and runs a transaction`, async () => {
+    // On every Node of the matrix: a deprecation or experimental warning would reach every user of the example.
+    it(`${example} connects with IAM and runs a transaction, with nothing on stderr`, async () => {
       const accepted = emulator.stats().accepted
-      const stdout = await runner.run(example)
+      const { stdout, stderr } = await runner.run(example)
+      expect(stderr).toBe('')
       expect(stdout).toContain('connected as example_user')
       expect(stdout).toContain('transaction result 42')
       expect(emulator.stats().accepted).toBeGreaterThan(accepted)
@@ -38,7 +40,8 @@ describe.each(['rds', 'dsql'] as const)('examples run against the emulator as %s
   }
 
   it('opentelemetry shows the token span under pg.connect under the sign-in under pg-pool.connect', async () => {
-    const stdout = await runner.run('opentelemetry')
+    const { stdout, stderr } = await runner.run('opentelemetry')
+    expect(stderr).toBe('')
     expect(stdout).toMatch(
       /\n( *)pg-pool\.connect\n\1 {2}rds_iam\.sign_in .*\n\1 {4}pg\.connect\n\1 {6}rds_iam\.token rds_iam\.token\.source=signed/,
     )

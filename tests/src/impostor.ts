@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
-import { createServerCertificates } from '@rds-iam/emulator'
+import { createServerCertificates, type ServerCertificates } from '@rds-iam/emulator'
 
 /** A server that answers the SSLRequest like Postgres and presents a certificate the client must refuse. */
 export interface Impostor {
@@ -11,6 +11,8 @@ export interface Impostor {
   /** Bytes the client sent after the TLS handshake: a password message would land here. */
   bytesAfterHandshake(): number
   handshakes(): number
+  /** TCP connections it accepted. */
+  connections(): number
   close(): Promise<void>
 }
 
@@ -19,13 +21,16 @@ const SSL_REQUEST_LENGTH = 8
 
 /**
  * @param hosts the names the impostor's certificate claims; its CA is its own unless the client is told to trust it
+ * @param certificates what it presents instead of a certificate made for `hosts` (e.g. a revoked one)
  */
-export async function startImpostor(hosts: string[]): Promise<Impostor> {
-  const { ca, cert, key } = await createServerCertificates({ hosts })
+export async function startImpostor(hosts: string[], certificates?: ServerCertificates): Promise<Impostor> {
+  const { ca, cert, key } = certificates ?? (await createServerCertificates({ hosts }))
   let received = 0
   let handshakes = 0
+  let connections = 0
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
+    connections++
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => {})
@@ -47,6 +52,7 @@ export async function startImpostor(hosts: string[]): Promise<Impostor> {
     ca,
     bytesAfterHandshake: () => received,
     handshakes: () => handshakes,
+    connections: () => connections,
     close: async () => {
       for (const socket of sockets) socket.destroy()
       server.close()

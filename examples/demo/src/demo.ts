@@ -105,7 +105,7 @@ async function demoExamples(emulator: Emulator): Promise<void> {
     for (const example of listExamples()) {
       section(`${example} (examples/${example})`)
       const accepted = emulator.stats().accepted
-      for (const line of (await runner.run(example)).trim().split('\n')) step('output', line)
+      for (const line of (await runner.run(example)).stdout.trim().split('\n')) step('output', line)
       step('signed in', `${emulator.stats().accepted - accepted} IAM connections accepted by the emulator`)
     }
   } finally {

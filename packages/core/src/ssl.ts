@@ -8,6 +8,7 @@ import {
 } from 'node:tls'
 import { configError, RdsIamError } from './errors'
 import type { EmitEvent } from './events'
+import { checkRuntimeTlsOptions } from './runtime-tls'
 import type { Target } from './targets/target'
 import type { IamAuthOptions, SslMode } from './types'
 
@@ -75,6 +76,7 @@ function readPolicy(option: SslOption): RequestedPolicy {
   }
   const { mode, ...own } = option
   checkCertificateOptions(own)
+  checkRuntimeTlsOptions(own)
   // Plain TLS options with rejectUnauthorized: false are how drivers spell "require", so that is what they get.
   if (mode === undefined) return { mode: own.rejectUnauthorized === false ? 'require' : 'verify-full', own }
   const checked = checkMode(mode)

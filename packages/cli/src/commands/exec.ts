@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { constants } from 'node:os'
 import type { ConnectionFlags } from '../connection-flags'
 import { prepareLibpqSignIn } from '../libpq-sign-in'
+import { userEnvironment } from '../sdk-version-warning'
 
 export interface ExecFlags extends ConnectionFlags {
   caFile?: string
@@ -36,7 +37,7 @@ export async function runExec(command: string[], flags: ExecFlags): Promise<numb
   }
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward)
   // An undefined variable is left out of the child's environment: stale ones from the shell are unset.
-  const started = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...variables } })
+  const started = spawn(file, args, { stdio: 'inherit', env: { ...userEnvironment(), ...variables } })
   child = started
   try {
     const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
