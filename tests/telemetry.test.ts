@@ -5,6 +5,7 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { createClient, createPool } from '@rds-iam/pg'
+import { createSql } from '@rds-iam/postgres'
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { registerTestSdk, sumOf, type TestSdk } from '../packages/core/src/telemetry/test-sdk'
@@ -209,5 +210,88 @@ describe('alongside @opentelemetry/instrumentation-pg', () => {
       expect(connect).toBeDefined()
       expect(named('rds_iam.token').filter((span) => parentOf(span) === connect)).toHaveLength(1)
     }
+  })
+})
+
+describe('postgres.js', () => {
+  async function openSql(): Promise<ReturnType<typeof createSql>> {
+    const sql = createSql({ ...emulator.adapterOptions(await iamUser()), max: 1 })
+    pools.push({ end: () => sql.end({ timeout: 5 }) })
+    return sql
+  }
+
+  it("a first connect is one sign-in span, under the caller's span, holding the token span, with its duration", async () => {
+    const sql = await openSql()
+    const request = trace.getTracer('app').startSpan('GET /orders')
+    await context.with(trace.setSpan(context.active(), request), async () => {
+      await sql`select 1`
+    })
+    request.end()
+    const signIns = named('rds_iam.sign_in')
+    expect(signIns).toHaveLength(1)
+    const [signIn] = signIns
+    expect(signIn?.attributes).toMatchObject({
+      'server.address': emulator.host,
+      'server.port': emulator.port,
+      'rds_iam.sign_in.attempts': 1,
+      'rds_iam.region': emulator.region,
+    })
+    expect(signIn?.attributes['error.type']).toBeUndefined()
+    expect(signIn?.status.code).toBe(SpanStatusCode.UNSET)
+    expect(parentOf(signIn)?.name).toBe('GET /orders')
+    const [token] = named('rds_iam.token')
+    expect(parentOf(token)).toBe(signIn)
+    // The span lasts until the server is ready for queries, after it took the token: longer than the token's.
+    const lasted = (span: ReadableSpan | undefined): number =>
+      span ? span.duration[0] * 1e9 + span.duration[1] : Number.NaN
+    expect(lasted(signIn)).toBeGreaterThan(lasted(token))
+    const points = await sdk.metrics()
+    expect(sumOf(points, 'rds_iam.sign_in.duration', { 'server.address': emulator.host })).toBe(1)
+    await expectNoSecrets()
+  })
+
+  it('a first connect whose token is rejected ends its span with the error; the query retry and the new connection follow', async () => {
+    const sql = await openSql()
+    emulator.rejectNext(1)
+    expect(await sql`select 1 as one`).toEqual([{ one: 1 }])
+    const signIns = named('rds_iam.sign_in')
+    const [first] = signIns
+    expect(first?.attributes).toMatchObject({
+      'error.type': 'token-rejected',
+      'db.response.status_code': '28000',
+      'rds_iam.sign_in.attempts': 1,
+    })
+    expect(first?.status.code).toBe(SpanStatusCode.ERROR)
+    expect(parentOf(named('rds_iam.token')[0])).toBe(first)
+    // The query's retry, as with pg: the failure replayed as its first attempt, then the query sent again.
+    const retried = signIns.filter((span) => span.events.length > 0)
+    expect(retried).toHaveLength(1)
+    expect(retried[0]?.attributes['rds_iam.sign_in.attempts']).toBe(2)
+    expect(retried[0]?.attributes['error.type']).toBeUndefined()
+    // With max: 1, postgres.js opens the connection again itself, for its queue: a sign-in of its own, which holds
+    // the token span of the fresh token.
+    const opened = signIns.filter((span) => span !== first && span.events.length === 0)
+    expect(opened).toHaveLength(1)
+    expect(opened[0]?.attributes['rds_iam.sign_in.attempts']).toBe(1)
+    expect(opened[0]?.status.code).toBe(SpanStatusCode.UNSET)
+    const fresh = named('rds_iam.token').filter(
+      (span) => span.attributes['rds_iam.token.source'] === 'signed',
+    )
+    expect(fresh.map(parentOf)).toEqual([first, opened[0]])
+    // Each counted once: the failed first sign-in is the retry's.
+    const points = await sdk.metrics()
+    expect(sumOf(points, 'rds_iam.sign_in.duration')).toBe(2)
+    expect(sumOf(points, 'rds_iam.sign_in.duration', { 'error.type': 'token-rejected' })).toBe(0)
+    await expectNoSecrets()
+  })
+
+  it('a first connect refused at startup for good fails its sign-in span with the SQLSTATE', async () => {
+    const user = await iamUser()
+    const sql = createSql({ ...emulator.adapterOptions(user, 'no_such_database'), max: 1 })
+    pools.push({ end: () => sql.end({ timeout: 5 }) })
+    await expect(sql`select 1`).rejects.toMatchObject({ code: '3D000' })
+    const [first] = named('rds_iam.sign_in')
+    expect(first?.attributes).toMatchObject({ 'error.type': '3D000', 'db.response.status_code': '3D000' })
+    expect(parentOf(named('rds_iam.token')[0])).toBe(first)
   })
 })

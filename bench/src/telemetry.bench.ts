@@ -1,13 +1,15 @@
-// B1, B6 and B7 once for each state of OpenTelemetry an application can be in, each in a fresh process:
-// `@opentelemetry/api` absent (its resolution fails, as where it is not installed), present with no SDK
-// registered (what a library-only dependency on it gives), and the SDK registered with in-memory exporters. Each
+// B1, B6 and B7, for pg and for postgres.js, once for each state of OpenTelemetry an application can be in, each in
+// a fresh process: `@opentelemetry/api` absent (its resolution fails, as where it is not installed), present with
+// no SDK registered (what a library-only dependency on it gives), and the SDK registered with in-memory exporters. Each
 // process measures the adapter against the plain driver side by side, as B1, B6 and B7 do; the verdicts compare
 // the states: with the API but no SDK, rds-iam must cost what it costs without the API. The SDK's own cost is
 // printed, not judged: it is the price of recording.
 import { register } from 'node:module'
 import { createIamAuth } from '@rds-iam/core'
 import { createClient, createPool } from '@rds-iam/pg'
+import { createSql } from '@rds-iam/postgres'
 import pg from 'pg'
+import postgres from 'postgres'
 import {
   adapterOptions,
   type BenchDatabase,
@@ -23,7 +25,7 @@ import {
   median,
   pairedRatio,
 } from './support/measure'
-import { openPool, runQueryWindow } from './support/query-load'
+import { type OpenPool, openPool, runQueryWindow } from './support/query-load'
 import { verdict } from './support/report'
 
 const states = ['api absent', 'api, no SDK', 'SDK, in-memory exporters'] as const
@@ -40,8 +42,12 @@ interface Ratios {
   clientConnect: number
   /** B1: createPool new connection / plain pg.Pool new connection, client CPU. */
   poolConnect: number
+  /** B1: createSql's new connection / plain postgres.js's, client CPU. */
+  sqlConnect: number
   /** B6: adapter pool throughput / plain pool throughput, paired windows. */
   throughput: number
+  /** B6 for postgres.js: createSql / postgres(). */
+  sqlThroughput: number
   /** A cached token handed out (`getToken()`), ns: the hooks' own cost, with nothing of a connect around it. */
   tokenNs: number
   /** B7: 200k awaits after the first connect / before. */
@@ -121,6 +127,12 @@ async function measure(state: State, database: BenchDatabase): Promise<Ratios> {
   }
   const plainPool = new pg.Pool({ ...plain, max: 1 })
   const iamPool = createPool({ ...iamOptions, max: 1 })
+  // One options object, as an application keeps its config: each `sql` made from it shares its IAM set-up.
+  const sqlOptions = { ...iamOptions, max: 1 }
+  const connectSql = async (sql: postgres.Sql): Promise<void> => {
+    await sql`select 1`
+    await sql.end()
+  }
   const throughPool = async (pool: pg.Pool): Promise<void> => {
     const client = await pool.connect()
     await client.query('select 1')
@@ -132,6 +144,8 @@ async function measure(state: State, database: BenchDatabase): Promise<Ratios> {
       iamClient: () => measureCost(() => connect(createClient(iamOptions))),
       plainPool: () => measureCost(() => throughPool(plainPool)),
       iamPool: () => measureCost(() => throughPool(iamPool)),
+      plainSql: () => measureCost(() => connectSql(postgres({ ...plain, max: 1 }))),
+      iamSql: () => measureCost(() => connectSql(createSql(sqlOptions))),
     },
     connectRounds,
     3,
@@ -154,26 +168,39 @@ async function measure(state: State, database: BenchDatabase): Promise<Ratios> {
   }
   spans += countSpans()
 
-  // B6: pooled select 1 in alternating windows; the adapter's pool is open, so B7's "after" follows.
-  const plainLoad = await openPool('pg.Pool', database)
-  const iamLoad = await openPool('@rds-iam/pg createPool', database)
-  await runQueryWindow(plainLoad, 500)
-  await runQueryWindow(iamLoad, 500)
-  const throughput: number[] = []
-  for (let pair = 0; pair < windowPairs; pair++) {
-    const plainFirst = pair % 2 === 0
-    const first = await runQueryWindow(plainFirst ? plainLoad : iamLoad, windowMs)
-    const second = await runQueryWindow(plainFirst ? iamLoad : plainLoad, windowMs)
-    const [plainWindow, iamWindow] = plainFirst ? [first, second] : [second, first]
-    throughput.push(iamWindow.queries / plainWindow.queries)
+  // B6: pooled select 1 in alternating windows, pg then postgres.js; the adapters' pools stay open, so B7's
+  // "after" follows.
+  const pairedWindows = async (plainLoad: OpenPool, iamLoad: OpenPool): Promise<number> => {
+    await runQueryWindow(plainLoad, 500)
+    await runQueryWindow(iamLoad, 500)
+    const ratios: number[] = []
+    for (let pair = 0; pair < windowPairs; pair++) {
+      const plainFirst = pair % 2 === 0
+      const first = await runQueryWindow(plainFirst ? plainLoad : iamLoad, windowMs)
+      const second = await runQueryWindow(plainFirst ? iamLoad : plainLoad, windowMs)
+      const [plainWindow, iamWindow] = plainFirst ? [first, second] : [second, first]
+      ratios.push(iamWindow.queries / plainWindow.queries)
+    }
+    return median(ratios)
   }
+  const loads = await Promise.all([
+    openPool('pg.Pool', database),
+    openPool('@rds-iam/pg createPool', database),
+    openPool('postgres()', database),
+    openPool('@rds-iam/postgres createSql', database),
+  ])
+  const [plainLoad, iamLoad, plainSqlLoad, iamSqlLoad] = loads
+  const throughput = await pairedWindows(plainLoad, iamLoad)
+  const sqlThroughput = await pairedWindows(plainSqlLoad, iamSqlLoad)
   const after = await loopMs()
-  await Promise.all([plainLoad.end(), iamLoad.end()])
+  await Promise.all(loads.map((load) => load.end()))
   spans += countSpans()
   return {
     clientConnect: pairedRatio(cpu('iamClient'), cpu('plainClient')),
     poolConnect: pairedRatio(cpu('iamPool'), cpu('plainPool')),
-    throughput: median(throughput),
+    sqlConnect: pairedRatio(cpu('iamSql'), cpu('plainSql')),
+    throughput,
+    sqlThroughput,
     tokenNs: (median(handoutMs) * 1e6) / handouts,
     awaitsAfterBefore: after / before,
     spans,
@@ -185,12 +212,12 @@ if (results) {
   const of = (state: State): Ratios => results[state][0] as Ratios
   console.log('adapter / plain driver in each state, one fresh process each')
   console.log(
-    '  state                        B1 Client CPU  B1 Pool CPU  B6 throughput  B7 awaits  spans  cached getToken()',
+    '  state                        B1 Client CPU  B1 Pool CPU  B1 sql CPU  B6 pg  B6 postgres.js  B7 awaits  spans  cached getToken()',
   )
   for (const state of states) {
     const r = of(state)
     console.log(
-      `  ${state.padEnd(28)} ${r.clientConnect.toFixed(3).padStart(13)} ${r.poolConnect.toFixed(3).padStart(12)} ${r.throughput.toFixed(3).padStart(14)} ${r.awaitsAfterBefore.toFixed(3).padStart(10)} ${String(r.spans).padStart(6)} ${r.tokenNs.toFixed(0).padStart(10)} ns`,
+      `  ${state.padEnd(28)} ${r.clientConnect.toFixed(3).padStart(13)} ${r.poolConnect.toFixed(3).padStart(12)} ${r.sqlConnect.toFixed(3).padStart(11)} ${r.throughput.toFixed(3).padStart(6)} ${r.sqlThroughput.toFixed(3).padStart(15)} ${r.awaitsAfterBefore.toFixed(3).padStart(10)} ${String(r.spans).padStart(6)} ${r.tokenNs.toFixed(0).padStart(10)} ns`,
     )
   }
   const absent = of('api absent')
@@ -206,9 +233,18 @@ if (results) {
   verdict('B1', 'createPool CPU, API without SDK / API absent', noSdk.poolConnect / absent.poolConnect, {
     atMost: 1.05,
   })
+  verdict('B1', 'createSql CPU, API without SDK / API absent', noSdk.sqlConnect / absent.sqlConnect, {
+    atMost: 1.05,
+  })
   verdict('B6', 'pg throughput, API without SDK / API absent', noSdk.throughput / absent.throughput, {
     atLeast: 0.98,
   })
+  verdict(
+    'B6',
+    'postgres.js throughput, API without SDK / API absent',
+    noSdk.sqlThroughput / absent.sqlThroughput,
+    { atLeast: 0.98 },
+  )
   verdict(
     'B7',
     'awaits after/before, API without SDK / API absent',
@@ -223,6 +259,6 @@ if (results) {
   verdict('OTel', 'spans recorded without an SDK', absent.spans + noSdk.spans, { atMost: 0 })
   const sdk = of('SDK, in-memory exporters')
   console.log(
-    `with the SDK recording (not judged): B1 Client CPU ${(sdk.clientConnect / absent.clientConnect).toFixed(3)}, B1 Pool CPU ${(sdk.poolConnect / absent.poolConnect).toFixed(3)}, B6 ${(sdk.throughput / absent.throughput).toFixed(3)} of the API-absent state; ${sdk.spans} spans`,
+    `with the SDK recording (not judged): B1 Client CPU ${(sdk.clientConnect / absent.clientConnect).toFixed(3)}, B1 Pool CPU ${(sdk.poolConnect / absent.poolConnect).toFixed(3)}, B1 sql CPU ${(sdk.sqlConnect / absent.sqlConnect).toFixed(3)}, B6 pg ${(sdk.throughput / absent.throughput).toFixed(3)}, B6 postgres.js ${(sdk.sqlThroughput / absent.sqlThroughput).toFixed(3)} of the API-absent state; ${sdk.spans} spans`,
   )
 }

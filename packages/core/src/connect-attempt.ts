@@ -8,9 +8,10 @@ const attemptStarter = Symbol.for('@rds-iam/core:start-attempt:v1')
 export interface SignInAttempt extends TrackedAttempt {
   /**
    * Runs the connection's opening as one sign-in, for OpenTelemetry (its span, its duration); a plain call of
-   * `open` while nothing records.
+   * `open(false)` while nothing records. `traced` says whether the end of the opening is recorded: a driver that
+   * must watch its connection for that end watches only when it is.
    */
-  signIn<T>(open: () => Promise<T>): Promise<T>
+  signIn<T>(open: (traced: boolean) => Promise<T>): Promise<T>
 }
 
 type AttemptStarter = (remainingMs: () => number | undefined) => SignInAttempt

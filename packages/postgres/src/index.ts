@@ -48,9 +48,12 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     // A `sql` made per request from one options object shares their IAM set-up while they say the same.
     rememberFor: options,
   })
-  // postgres.js copies `ssl` into tls.connect at each handshake, so the first connect can fill it in.
+  // Filled before the first connect; the socket factory starts TLS with it, so postgres.js's own `ssl` is off.
   const tls = createSharedTls(auth)
-  const sockets = createSocketFactory(auth, tls, () => connectTimeoutMs)
+  const sockets = createSocketFactory(auth, tls, () => ({
+    timeoutMs: connectTimeoutMs,
+    negotiation: (sql.options as { sslnegotiation?: unknown }).sslnegotiation,
+  }))
   // postgres.js documents `socket` (a factory, awaited per connect) but leaves it out of its types.
   // Aurora DSQL ends sessions at 60 minutes; postgres.js's own default (30 to 60 minutes) can reach that.
   const lifetime = auth.poolMaxLifetimeSeconds
@@ -63,7 +66,7 @@ export function createSql(urlOrOptions?: string | IamSqlOptions, maybeOptions?: 
     port: auth.port,
     user: auth.user,
     database,
-    ssl: tls.options,
+    ssl: false,
     socket: sockets.open,
     pass: sockets.password,
   }

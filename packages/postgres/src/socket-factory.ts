@@ -1,10 +1,29 @@
-import { connect as dial, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import type { IamAuth } from '@rds-iam/core'
-import { type SharedTls, startConnectAttempt, type TrackedAttempt } from '@rds-iam/core/adapter'
+import {
+  type SharedTls,
+  type SignInAttempt,
+  startConnectAttempt,
+  type TrackedAttempt,
+} from '@rds-iam/core/adapter'
+import { dialSecure } from './secure-dial'
+import { watchStartup } from './startup-watch'
+
+/** What postgres.js settled after the factory was made and the factory reads at each connect. */
+export interface ConnectSettings {
+  timeoutMs: number | undefined
+  /** postgres.js's `sslnegotiation`. */
+  negotiation: unknown
+}
+
+interface Failed {
+  error: unknown
+  socket: Socket
+}
 
 /** What postgres.js gets for its `socket` and `pass` options: IAM work once per connection, none per query. */
 export interface SocketFactory {
-  /** postgres.js's `socket` option: a dialed socket once TLS and a token are ready, or one that fails. */
+  /** postgres.js's `socket` option: a socket starting TLS once a token is ready, or one that fails. */
   open(): Promise<Socket>
   /** postgres.js's `pass` option, which it never lets fail: the token `open()` made, read back. */
   password(): string
@@ -17,13 +36,15 @@ export interface SocketFactory {
 }
 
 /**
- * Makes the token and TLS options for each new connection, bounded by `connectTimeoutMs()` (read per connect,
- * since postgres.js settles its options after the factory is made).
+ * Makes the token and the TLS socket for each new connection, bounded by the connect timeout of `settings()` (read
+ * per connect, since postgres.js settles its options after the factory is made). The adapter starts TLS itself
+ * (postgres.js gets `ssl: false` and a secured socket) so that, while OpenTelemetry records, it can see the server's
+ * answer to the sign-in.
  */
 export function createSocketFactory(
   auth: IamAuth,
   tls: SharedTls,
-  connectTimeoutMs: () => number | undefined,
+  settings: () => ConnectSettings,
 ): SocketFactory {
   // The token of the latest connect: a connection signing in after a newer connect sends that newer, valid one.
   let token = ''
@@ -32,45 +53,86 @@ export function createSocketFactory(
   // paced and bounded by connect_timeout here. Any answer of the server (it asks for the password) ends it.
   let silentSince: number | undefined
   // The connects waiting for their token, each with what its sign-in settles to: nothing, or a failing socket.
-  const waiting = new Map<TrackedAttempt, Promise<Socket | undefined>>()
+  const waiting = new Map<TrackedAttempt, Promise<Failed | undefined>>()
   let ending = false
 
-  async function signIn(tracked: TrackedAttempt): Promise<Socket | undefined> {
+  // What the connect settles to while it waits for its token: nothing, or a failing socket and its error.
+  async function signIn(tracked: TrackedAttempt): Promise<Failed | undefined> {
     try {
       const password = tracked.attempt.password()
       if (ending) tracked.abort()
       token = await password
       return undefined
     } catch (error) {
-      return failedSocket(error)
+      return { error, socket: failedSocket(error) }
     }
   }
 
-  async function open(): Promise<Socket> {
-    let tracked: TrackedAttempt
-    try {
-      if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, connectTimeoutMs())
-      await tls.fill()
-      // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
-      tracked = startConnectAttempt(auth, connectTimeoutMs())
-    } catch (error) {
-      silentSince = undefined
-      return failedSocket(error)
-    }
+  // One connection's sign-in, from its token to the server's ReadyForQuery when traced; postgres.js gets its socket
+  // from `handOver` as soon as TLS starts, and the rest of the sign-in is its own.
+  async function connect(
+    tracked: TrackedAttempt,
+    traced: boolean,
+    handOver: (socket: Socket) => void,
+  ): Promise<void> {
     const signingIn = signIn(tracked)
     waiting.set(tracked, signingIn)
     const failed = await signingIn
     waiting.delete(tracked)
     if (failed) {
       silentSince = undefined
-      return failed
+      handOver(failed.socket)
+      throw failed.error
     }
     // Dialed here because postgres.js splits its host at ':', which turns '::1' into localhost.
-    const socket = dial({ host: auth.host, port: auth.port })
-    socket.once('close', () => {
-      if (socket.bytesRead === 0) silentSince ??= performance.now()
+    const dialed = await dialSecure({
+      host: auth.host,
+      port: auth.port,
+      tls: tls.options,
+      negotiation: settings().negotiation,
+      timeoutMs: settings().timeoutMs,
     })
-    return socket
+    if ('silent' in dialed) {
+      silentSince ??= performance.now()
+      handOver(closingSocket())
+      throw Object.assign(new Error('The server closed the connection unanswered.'), {
+        code: 'CONNECTION_CLOSED',
+      })
+    }
+    if ('error' in dialed) {
+      // A server that refused or timed out the dial said nothing either: the next dial waits a little too.
+      silentSince = dialed.answered ? undefined : (silentSince ?? performance.now())
+      handOver(failedSocket(dialed.error))
+      throw dialed.error
+    }
+    handOver(dialed.socket)
+    if (traced) await watchStartup(dialed.socket)
+  }
+
+  async function open(): Promise<Socket> {
+    let tracked: SignInAttempt
+    try {
+      if (silentSince !== undefined) await pauseAfterSilentClose(silentSince, settings().timeoutMs)
+      await tls.fill()
+      // postgres.js starts its connect timer after this factory, so the timeout must also bound the provider.
+      tracked = startConnectAttempt(auth, settings().timeoutMs)
+    } catch (error) {
+      silentSince = undefined
+      return failedSocket(error)
+    }
+    return new Promise((resolve) => {
+      let handedOver = false
+      const handOver = (socket: Socket): void => {
+        handedOver = true
+        resolve(socket)
+      }
+      // Its failures reach postgres.js through the socket handed over; this is the sign-in's own record of them.
+      tracked
+        .signIn((traced) => connect(tracked, traced, handOver))
+        .catch((error: unknown) => {
+          if (!handedOver) handOver(failedSocket(error))
+        })
+    })
   }
   return {
     open,
@@ -84,7 +146,7 @@ export function createSocketFactory(
       for (const [tracked] of aborted) tracked.abort()
       await Promise.all(
         aborted.map(async ([, signingIn]) => {
-          const failed = await signingIn
+          const failed = (await signingIn)?.socket
           // Not events.once, which rejects on the 'error' the socket emits first.
           if (failed && !failed.closed) await new Promise((resolve) => failed.once('close', resolve))
         }),
@@ -119,6 +181,17 @@ function failedSocket(error: unknown): Socket {
       socket.emit('error', error)
       socket.destroy()
     })
+    return true
+  }) as Socket['write']
+  return socket
+}
+
+// What postgres.js gets for a server that closed the connection before answering: a socket that closes cleanly
+// after postgres.js's first write (as `failedSocket`, and for the same reason), so that postgres.js dials again.
+function closingSocket(): Socket {
+  const socket = new Socket()
+  socket.write = (() => {
+    setImmediate(() => socket.destroy())
     return true
   }) as Socket['write']
   return socket

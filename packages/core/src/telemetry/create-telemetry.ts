@@ -57,9 +57,11 @@ export interface Telemetry {
   traceRetry(retry: Retry): Retry
   /**
    * The same for a sign-in of one attempt outside `auth.retry` (a pool's new client); when it fails, the retry that
-   * takes over is the sign-in counted.
+   * takes over is the sign-in counted. `open` learns whether the sign-in is traced, so that a driver whose end of
+   * sign-in must be watched for watches only then. Inside an attempt of a traced retry it is that attempt, not a
+   * sign-in of its own.
    */
-  traceSignIn<T>(open: () => Promise<T>): Promise<T>
+  traceSignIn<T>(open: (traced: boolean) => Promise<T>): Promise<T>
 }
 
 interface Described {
@@ -127,10 +129,14 @@ export function createTelemetry(describe: () => TelemetryTarget): Telemetry {
       )
   }
 
-  function traceSignIn<T>(open: () => Promise<T>): Promise<T> {
+  function traceSignIn<T>(open: (traced: boolean) => Promise<T>): Promise<T> {
+    const plain = (): Promise<T> => open(false)
     return whenLoaded(
-      (signals) => signInTraced(signals, target(), (attempt) => attempt(open), 'first-attempt'),
-      open,
+      (signals) =>
+        signals.otel.context.active().getValue(IN_RETRY_ATTEMPT)
+          ? plain()
+          : signInTraced(signals, target(), (attempt) => attempt(() => open(true)), 'first-attempt'),
+      plain,
     )
   }
 
@@ -220,6 +226,10 @@ function handOutTraced<H extends { source: TokenSource }>(
   })
 }
 
+// Marks the context of a traced retry's attempt: a driver that signs in again within it (postgres.js's new
+// connection for the retried query) is that attempt, so its span and duration are not counted twice.
+const IN_RETRY_ATTEMPT = Symbol.for('@rds-iam/core:in-retry-attempt')
+
 /** Opens a connection within one attempt: the attempt's span is active meanwhile. */
 type RunAttempt = <T>(open: () => Promise<T>) => Promise<T>
 
@@ -246,7 +256,10 @@ function signInTraced<T>(
 
   const attempt: RunAttempt = (open) => {
     const number = ++attempts
-    if (!tracer || !span || !runContext || kind === 'first-attempt') return open()
+    if (kind === 'first-attempt') return open()
+    if (!tracer || !span || !runContext) {
+      return otel.context.with(otel.context.active().setValue(IN_RETRY_ATTEMPT, true), open)
+    }
     if (lastReason !== undefined)
       span.addEvent(EVENT_RETRY, { [RDS_IAM_RETRY_REASON]: lastReason, [RDS_IAM_ATTEMPT]: number })
     const attemptSpan = tracer.startSpan(
@@ -256,7 +269,8 @@ function signInTraced<T>(
     )
     let opening: ReturnType<typeof open>
     try {
-      opening = otel.context.with(otel.trace.setSpan(runContext, attemptSpan), open)
+      const attemptContext = otel.trace.setSpan(runContext, attemptSpan).setValue(IN_RETRY_ATTEMPT, true)
+      opening = otel.context.with(attemptContext, open)
     } catch (error) {
       opening = Promise.reject(error)
     }

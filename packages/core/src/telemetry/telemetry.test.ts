@@ -1,6 +1,7 @@
 import { context, SpanStatusCode, trace } from '@opentelemetry/api'
 import * as semconv from '@opentelemetry/semantic-conventions'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startConnectAttempt } from '../connect-attempt'
 import { createIamAuth } from '../create-iam-auth'
 import { RdsIamError } from '../errors'
 import { createFakeClock, driverError, FAKE_IDENTITY, RDS_HOST } from '../test-helpers'
@@ -201,6 +202,43 @@ describe('sign-in spans and metrics', () => {
     expect(signIn?.attributes['error.type']).toBe('token-rejected')
     expect(signIn?.status.code).toBe(SpanStatusCode.ERROR)
     expect(sumOf(await sdk.metrics(), 'rds_iam.sign_in.duration', { 'error.type': 'token-rejected' })).toBe(1)
+  })
+})
+
+describe("a driver's own sign-in (startConnectAttempt)", () => {
+  it('tells the opening it is traced, and is one span holding the token span, with its duration', async () => {
+    const auth = createIamAuth(options())
+    const tracked = startConnectAttempt(auth)
+    const told: boolean[] = []
+    await tracked.signIn(async (traced) => {
+      told.push(traced)
+      await tracked.attempt.password()
+    })
+    expect(told).toEqual([true])
+    const signIn = sdk.spans().find((span) => span.name === 'rds_iam.sign_in')
+    const token = sdk.spans().find((span) => span.name === 'rds_iam.token')
+    expect(signIn?.attributes['rds_iam.sign_in.attempts']).toBe(1)
+    expect(token?.parentSpanContext?.spanId).toBe(signIn?.spanContext().spanId)
+    expect(sumOf(await sdk.metrics(), 'rds_iam.sign_in.duration')).toBe(1)
+  })
+
+  it('inside an attempt of a traced retry is that attempt: no sign-in of its own, the token under the attempt', async () => {
+    const auth = createIamAuth(options())
+    const told: boolean[] = []
+    await auth.retry(async () => {
+      const tracked = startConnectAttempt(auth)
+      await tracked.signIn(async (traced) => {
+        told.push(traced)
+        await tracked.attempt.password()
+      })
+    })
+    expect(told).toEqual([false])
+    const signIns = sdk.spans().filter((span) => span.name === 'rds_iam.sign_in')
+    const attempt = sdk.spans().find((span) => span.name === 'rds_iam.connect_attempt')
+    const token = sdk.spans().find((span) => span.name === 'rds_iam.token')
+    expect(signIns).toHaveLength(1)
+    expect(token?.parentSpanContext?.spanId).toBe(attempt?.spanContext().spanId)
+    expect(sumOf(await sdk.metrics(), 'rds_iam.sign_in.duration')).toBe(1)
   })
 })
 
