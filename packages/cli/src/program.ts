@@ -126,10 +126,10 @@ Example:
       'RDS host name to serve as (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)',
     )
     .addOption(
-      new Option('--target <kind>', 'serve as an RDS endpoint or an Aurora DSQL cluster').choices([
-        'rds',
-        'dsql',
-      ]),
+      new Option(
+        '--target <kind>',
+        "serve as an RDS endpoint, an Aurora DSQL cluster or an RDS Proxy endpoint; a proxy's CA file is a stand-in for Amazon Root CA 1, which a Node process trusts through NODE_EXTRA_CA_CERTS=<file> (as its default store holds the real one) or ssl.ca (default: rds; rds-proxy and dsql not with --direct)",
+      ).choices(['rds', 'dsql', 'rds-proxy']),
     )
     .option('--user <name>', 'IAM database user to create', 'app')
     .option(

@@ -190,6 +190,65 @@ describe('rds-iam-emulator', () => {
     expect(await exited).toEqual([0, null])
   })
 
+  it('names rds-proxy in --help, and exits 2 on an unknown --target or rds-proxy with --direct', async () => {
+    const { stdout } = await run(process.execPath, [...nodeArgs, '--help'])
+    expect(stdout).toMatch(/--target <kind> +rds \(default\), dsql or rds-proxy/)
+    expect(stdout).toContain('NODE_EXTRA_CA_CERTS=<file>')
+    await expect(run(process.execPath, [...nodeArgs, '--target', 'proxy'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('invalid --target: proxy (rds, dsql or rds-proxy)'),
+    })
+    await expect(
+      run(process.execPath, [...nodeArgs, '--target', 'rds-proxy', '--direct']),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--target rds-proxy cannot be used with --direct'),
+    })
+  })
+
+  it('serves as an RDS Proxy endpoint with --target rds-proxy, whose stand-in root psql and a Node process trust as printed', async () => {
+    const child = spawn(process.execPath, [...nodeArgs, '--target', 'rds-proxy', '--user', 'cli_proxy'])
+    children.push(child)
+    const output = await outputUntil(child, 'psql (with the environment above)')
+    expect(output).toMatch(/^RDS Proxy emulator ready/)
+    const endpoint = 'demo.proxy-abc123def456.us-east-1.rds.amazonaws.com'
+    expect(field(output, /endpoint +([^:\s]+):/)).toBe(endpoint)
+    const port = Number(field(output, /listening on 127\.0\.0\.1:(\d+)/))
+    const caFile = field(output, /CA certificate +(\S+)/)
+    expect(output).toContain(`NODE_EXTRA_CA_CERTS=${caFile}`)
+    expect(output).toContain(
+      `aws rds generate-db-auth-token --hostname ${endpoint} --port ${port} --username cli_proxy`,
+    )
+    const signer = new Signer({
+      hostname: endpoint,
+      port,
+      username: 'cli_proxy',
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: field(output, /AWS_ACCESS_KEY_ID=(\S+)/),
+        secretAccessKey: field(output, /AWS_SECRET_ACCESS_KEY=(\S+)/),
+      },
+    })
+    const conninfo = field(output, /psql "([^"]+)"/)
+    const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', 'SELECT current_user', conninfo], {
+      env: { ...process.env, PGPASSWORD: await signer.getAuthToken() },
+    })
+    expect(stdout.trim()).toBe('cli_proxy')
+    // A Node process with no CA configured: its default store trusts the stand-in root only through the variable.
+    const script = `const pg = require('pg'); const c = new pg.Client({ host: '127.0.0.1', port: ${port}, user: 'cli_proxy', database: 'postgres', password: process.env.TOKEN, ssl: { servername: '${endpoint}' } }); c.connect().then(() => c.query('SELECT current_user AS u')).then((r) => { console.log(r.rows[0].u); return c.end() }, (e) => { console.log(e.code); process.exitCode = 1 })`
+    const node = async (env: NodeJS.ProcessEnv): Promise<string> => {
+      const result = await run(process.execPath, ['-e', script], {
+        env: { ...process.env, TOKEN: await signer.getAuthToken(), ...env },
+      }).catch((error: { stdout: string }) => error)
+      return result.stdout.trim()
+    }
+    expect(await node({ NODE_EXTRA_CA_CERTS: caFile })).toBe('cli_proxy')
+    expect(await node({ NODE_EXTRA_CA_CERTS: '' })).toBe('UNABLE_TO_GET_ISSUER_CERT_LOCALLY')
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    expect(await exited).toEqual([0, null])
+  })
+
   /**
    * Starts `npx rds-iam-emulator` under `timeout` and signs in through it; resolves with the processes of the
    * emulator and of its PostgreSQL, and its CA file.

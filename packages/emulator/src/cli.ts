@@ -17,8 +17,13 @@ Options:
   --port <number>    port on 127.0.0.1 (default: a free one)
   --endpoint <host>  RDS host name to serve as, in the certificate and the tokens
                      (default: demo.cluster-abc123def456.us-east-1.rds.amazonaws.com)
-  --target <kind>    rds (default) or dsql: serve as an Aurora DSQL cluster, whose tokens are signed for the
-                     endpoint without a port (default endpoint abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws)
+  --target <kind>    rds (default), dsql or rds-proxy. dsql: serve as an Aurora DSQL cluster, whose tokens are
+                     signed for the endpoint without a port (default endpoint
+                     abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws). rds-proxy: serve as an RDS Proxy endpoint
+                     (default demo.proxy-abc123def456.us-east-1.rds.amazonaws.com) with its own refusals and a
+                     certificate chain under a stand-in for Amazon Root CA 1, which the printed CA file holds: a
+                     Node process trusts it through NODE_EXTRA_CA_CERTS=<file>, as its default store holds the
+                     real one, or through ssl.ca; psql through sslrootcert. Not with --direct
   --user <name>      IAM database user to create (default: app)
   --direct           let PostgreSQL check the tokens itself, with the emulator over LDAP, so that sessions
                      reach it with nothing in between (for load tests); a refused token then reads
@@ -57,11 +62,15 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
   })
   if (values.help) return 'help'
   const { direct, user, endpoint, target } = values
-  if (target !== 'rds' && target !== 'dsql') throw new TypeError(`invalid --target: ${target} (rds or dsql)`)
+  if (!isTargetKind(target)) throw new TypeError(`invalid --target: ${target} (rds, dsql or rds-proxy)`)
+  if (direct && target !== 'rds')
+    throw new TypeError(
+      `--target ${target} cannot be used with --direct: only an RDS endpoint has a direct mode`,
+    )
   const options = {
     user,
     direct,
-    target: target as EmulatorTargetKind,
+    target,
     outliveParent: values['outlive-parent'],
     ...(endpoint === undefined ? {} : { endpoint }),
   }
@@ -74,27 +83,49 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
   return { ...options, port }
 }
 
+const TARGET_KINDS: readonly string[] = ['rds', 'dsql', 'rds-proxy'] satisfies EmulatorTargetKind[]
+
+function isTargetKind(value: string | undefined): value is EmulatorTargetKind {
+  return value !== undefined && TARGET_KINDS.includes(value)
+}
+
+const TITLES: Record<EmulatorTargetKind, string> = {
+  rds: 'RDS IAM',
+  dsql: 'Aurora DSQL',
+  'rds-proxy': 'RDS Proxy',
+}
+
 // The AWS CLI command that signs a token for the emulator, as for the service it serves as.
 function tokenCommand(emulator: Emulator, user: string): string {
   const { endpoint, port, region } = emulator
-  if (emulator.target === 'rds') {
+  if (emulator.target !== 'dsql') {
     return `aws rds generate-db-auth-token --hostname ${endpoint} --port ${port} --username ${user} --region ${region}`
   }
   const kind = user === 'admin' ? 'generate-db-connect-admin-auth-token' : 'generate-db-connect-auth-token'
   return `aws dsql ${kind} --hostname ${endpoint} --region ${region}`
 }
 
+// A proxy's chain ends at a stand-in for Amazon Root CA 1, which a machine's Node already trusts in its real form:
+// the stand-in joins Node's default store the same way, so an app is tested with no CA configured.
+function proxyTrustNote(emulator: Emulator, caFile: string): string {
+  if (emulator.target !== 'rds-proxy') return ''
+  return `  (stand-in for Amazon Root CA 1)
+
+  A Node process trusts it as its default store trusts the real root: NODE_EXTRA_CA_CERTS=${caFile}
+  set before it starts (or pass the file's contents as ssl.ca); psql trusts it through sslrootcert.`
+}
+
 function describe(emulator: Emulator, user: string, caFile: string): string {
   const { endpoint, port, region, credentials } = emulator
   const conninfo = `host=${endpoint} hostaddr=${emulator.host} port=${port} user=${user} dbname=postgres sslmode=verify-full sslrootcert=${caFile}`
-  return `${emulator.target === 'dsql' ? 'Aurora DSQL' : 'RDS IAM'} emulator ready (Ctrl-C to stop)
+  return `${TITLES[emulator.target]} emulator ready (Ctrl-C to stop)
 
   endpoint        ${endpoint}:${port}  (listening on ${emulator.host}:${port})
   region          ${region}
   IAM user        ${user}
   access key id   ${credentials.accessKeyId}
   secret key      ${credentials.secretAccessKey}  (a throwaway key that only this emulator accepts)
-  CA certificate  ${caFile}
+  CA certificate  ${caFile}${proxyTrustNote(emulator, caFile)}
 
 Environment:
   export AWS_ACCESS_KEY_ID=${credentials.accessKeyId}
