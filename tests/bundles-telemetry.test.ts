@@ -8,11 +8,11 @@ import { type Emulator, startEmulator } from '@rds-iam/emulator'
 import { build, type Format } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { requireFreshBuild } from './bundles/built-packages'
+import { bundleHandler } from './bundles/bundle-handler'
 
 const run = promisify(execFile)
 const handlersDir = fileURLToPath(new URL('./bundles/', import.meta.url))
 const user = 'bundled_otel_handler'
-const banner = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);"
 
 // Bundled as Lambda tooling bundles a handler, into an empty folder with no node_modules above it.
 describe('a handler with the OpenTelemetry SDK, bundled with esbuild', () => {
@@ -31,22 +31,7 @@ describe('a handler with the OpenTelemetry SDK, bundled with esbuild', () => {
   })
 
   async function bundleAndRun(handler: string, format: Format, external: string[]): Promise<unknown> {
-    const outfile = join(
-      await mkdtemp(join(workDir, `${format}-`)),
-      format === 'esm' ? 'handler.mjs' : 'handler.cjs',
-    )
-    await build({
-      entryPoints: [join(handlersDir, handler)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format,
-      minify: true,
-      external,
-      banner: format === 'esm' ? { js: banner } : undefined,
-      logLevel: 'silent',
-    })
+    const outfile = await bundleHandler(join(handlersDir, handler), format, workDir, external)
     const settings = {
       host: emulator.host,
       port: emulator.port,

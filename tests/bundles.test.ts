@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { type Emulator, startEmulator } from '@rds-iam/emulator'
-import { build, type Format } from 'esbuild'
+import type { Format } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { requireFreshBuild } from './bundles/built-packages'
+import { bundleHandler } from './bundles/bundle-handler'
 import type { HandlerOutcome, HandlerSettings } from './bundles/run-handler'
 
 const run = promisify(execFile)
@@ -37,16 +38,8 @@ const adapters = [
   { handler: 'prisma', packages: ['core', 'pg', 'prisma'], external: [] },
 ]
 
-// How Lambda tooling (AWS CDK's NodejsFunction, SAM, serverless-esbuild) bundles a handler. The ESM banner is the
-// usual fix for CommonJS dependencies that call require() inside an ES module bundle.
-const bundleFormats: { format: Format; file: string; banner?: string }[] = [
-  { format: 'cjs', file: 'handler.cjs' },
-  {
-    format: 'esm',
-    file: 'handler.mjs',
-    banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-  },
-]
+// Both module formats Lambda tooling bundles a handler into.
+const bundleFormats: Format[] = ['cjs', 'esm']
 
 const connected: HandlerOutcome = { rows: [{ one: 1 }], tokensGenerated: 2, retries: 1 }
 
@@ -65,20 +58,13 @@ describe.each(adapters)('$handler handler bundled with esbuild', ({ handler, pac
     workDir = await mkdtemp(join(tmpdir(), `rds-iam-bundle-${handler}-`))
     caFile = join(workDir, 'emulator-ca.pem')
     await writeFile(caFile, emulator.ca)
-    for (const { format, file, banner } of bundleFormats) {
-      const outfile = join(await mkdtemp(join(workDir, `${format}-`)), file)
-      await build({
-        entryPoints: [join(handlersDir, `${handler}-handler.ts`)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
+    for (const format of bundleFormats) {
+      const outfile = await bundleHandler(
+        join(handlersDir, `${handler}-handler.ts`),
         format,
-        minify: true,
+        workDir,
         external,
-        banner: banner ? { js: banner } : undefined,
-        logLevel: 'silent',
-      })
+      )
       bundles.set(format, outfile)
     }
   })
@@ -89,7 +75,7 @@ describe.each(adapters)('$handler handler bundled with esbuild', ({ handler, pac
 
   const runs = [
     { name: 'unbundled', command: () => ['--import', 'tsx', join(handlersDir, `${handler}-handler.ts`)] },
-    ...bundleFormats.map(({ format }) => ({
+    ...bundleFormats.map((format) => ({
       name: `${format} bundle`,
       command: () => [bundles.get(format)!],
     })),
